@@ -1,0 +1,92 @@
+//! Command-line definitions (clap derive). Parsing only; the work happens in [`crate::app`].
+
+use std::path::PathBuf;
+
+use clap::{Parser, Subcommand, ValueEnum};
+
+use crate::config::MAX_PHASE;
+
+#[derive(Debug, Parser)]
+#[command(
+    name = "stackctl",
+    version,
+    about = "Provision and verify a secured Kafka / Schema Registry / Kafka Connect / ClickHouse stack on Docker",
+    long_about = "stackctl renders every security-relevant file (JAAS, client properties, Connect worker and \
+connector config, ClickHouse users XML) from templates, drives the containers through the Docker Engine API, \
+and proves the result with positive and negative authentication checks.\n\n\
+Typical use:\n  stackctl init-secrets     # random per-principal credentials under secrets/, mode 0600\n  \
+stackctl render --phase 4 # render the mounted files into .stackctl/rendered/\n\n\
+Exit codes: 0 success; 1 a verification check failed; 2 stackctl could not do what was asked \
+(bad settings or secrets, usage error).",
+    after_help = "Settings: configs/stack.yaml (non-secret). Secrets: secrets/*.password (git-ignored, 0600)."
+)]
+pub struct Cli {
+    /// Project root holding configs/stack.yaml and secrets/
+    #[arg(long, global = true, default_value = ".", value_name = "DIR")]
+    pub root: PathBuf,
+
+    /// Output format
+    #[arg(long, global = true, value_enum, default_value_t = Format::Human)]
+    pub format: Format,
+
+    /// When to colour human output (auto: only on a terminal, and never when NO_COLOR is set)
+    #[arg(long, global = true, value_enum, default_value_t = ColorChoice::Auto)]
+    pub color: ColorChoice,
+
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum Format {
+    Human,
+    Json,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum ColorChoice {
+    Auto,
+    Always,
+    Never,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Create a random secret for every principal that has none (existing ones are kept)
+    #[command(
+        long_about = "Creates secrets/<principal>.password for every Kafka and ClickHouse principal named in \
+configs/stack.yaml: 40 random characters from a CSPRNG, written atomically with mode 0600 (directory 0700). \
+Existing secrets are kept byte for byte; --force regenerates the named ones. Values are never printed. \
+Refuses to run when secrets/ is not git-ignored or git tracks a file in it."
+    )]
+    InitSecrets {
+        /// Regenerate this principal's secret (e.g. kafka-app, clickhouse-writer); repeatable
+        #[arg(long, value_name = "PRINCIPAL")]
+        force: Vec<String>,
+    },
+
+    /// Validate secrets, then render every mounted file for a security phase
+    #[command(
+        long_about = "Validates every secret first and stops on any problem (missing, empty, too short, \
+placeholder, group/world-readable), naming the file and never the value. Then renders the broker \
+server.properties, Kafka client properties, Schema Registry and Connect configs, the sink connector \
+config and ClickHouse users XML for the phase. Files holding credentials are written 0600; files whose \
+content did not change are left untouched.\n\n\
+Phases (cumulative): 1 Kafka SASL/PLAIN everywhere; 2 ClickHouse auth and least privilege; \
+3 secrets only as mounted files (hygiene enforced); 4 hardening (no topic auto-creation)."
+    )]
+    Render {
+        /// Security phase to render
+        #[arg(long, default_value_t = MAX_PHASE, value_parser = clap::value_parser!(u8).range(1..=MAX_PHASE as i64))]
+        phase: u8,
+        /// Output directory (default: .stackctl/rendered under the project root)
+        #[arg(long, value_name = "DIR")]
+        out: Option<PathBuf>,
+    },
+
+    /// Print a shell completion script
+    Completions {
+        /// Shell to generate completions for
+        shell: clap_complete::Shell,
+    },
+}

@@ -1,0 +1,11 @@
+//! stackctl: provision and verify a secured Kafka / Schema Registry / Kafka Connect / ClickHouse
+//! stack on Docker. Data flows one way: settings + secrets → render plan → files → engine →
+//! running stack → verify report.
+
+pub mod app;
+pub mod cli;
+pub mod config;
+pub mod fsutil;
+pub mod output;
+pub mod render;
+pub mod secrets;

@@ -1,0 +1,108 @@
+//! Secrets: one credential per principal, generated with a CSPRNG, stored one file each under
+//! `secrets/` (mode 0600, directory 0700), validated fail-closed before anything uses them.
+//!
+//! The values flow one way: store → [`SecretSet`] → renderer. A [`Secret`] never prints its value
+//! through `Debug` or `Display`; code that needs the value asks for it with [`Secret::expose`].
+
+mod generate;
+mod store;
+mod validate;
+
+use std::collections::BTreeMap;
+use std::fmt;
+use std::path::PathBuf;
+
+use crate::config::Principal;
+
+pub use generate::generate;
+pub use store::{FileStore, GitGuard, InitOutcome, InitReport, SECRETS_DIR};
+pub use validate::{MIN_LENGTH, Problem, validate_value};
+
+/// A secret value. Its `Debug`/`Display` are redacted so it cannot leak through logs or errors.
+#[derive(Clone, PartialEq, Eq)]
+pub struct Secret(String);
+
+impl Secret {
+    pub fn new(value: String) -> Secret {
+        Secret(value)
+    }
+
+    /// The plaintext, for the few places that must write it into a file or a login.
+    pub fn expose(&self) -> &str {
+        &self.0
+    }
+}
+
+impl fmt::Debug for Secret {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("Secret(***)")
+    }
+}
+
+impl fmt::Display for Secret {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("***")
+    }
+}
+
+/// Every principal's secret, validated. Built only by a [`SecretSource`].
+#[derive(Debug, Clone)]
+pub struct SecretSet {
+    values: BTreeMap<String, Secret>,
+}
+
+impl SecretSet {
+    pub fn from_map(values: BTreeMap<String, Secret>) -> SecretSet {
+        SecretSet { values }
+    }
+
+    pub fn get(&self, principal: &Principal) -> Option<&Secret> {
+        self.values.get(&principal.id())
+    }
+
+    /// All values, for redaction of logs and output.
+    pub fn values(&self) -> impl Iterator<Item = &Secret> {
+        self.values.values()
+    }
+}
+
+/// Where secrets come from. Files today; SOPS or Vault later are another implementation.
+pub trait SecretSource {
+    /// Loads and validates every principal's secret, failing closed with the full list of problems.
+    fn load(&self, principals: &[Principal]) -> Result<SecretSet, SecretError>;
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum SecretError {
+    #[error("{}", format_problems(.0))]
+    Invalid(Vec<Problem>),
+    #[error(
+        "{path} is not ignored by git; secrets must never be committable. Add `/secrets/*` and `!/secrets/README.md` to .gitignore"
+    )]
+    NotIgnored { path: PathBuf },
+    #[error(
+        "git tracks files under secrets/: {files}. Remove them from the index (git rm --cached) and rotate those credentials"
+    )]
+    Tracked { files: String },
+    #[error("unknown principal `{0}`; known: {1}")]
+    UnknownPrincipal(String, String),
+    #[error("cannot {action} {path}: {source}")]
+    Io {
+        action: &'static str,
+        path: PathBuf,
+        source: std::io::Error,
+    },
+}
+
+fn format_problems(problems: &[Problem]) -> String {
+    let mut out = format!(
+        "{} secret problem{} (nothing was rendered or started):",
+        problems.len(),
+        if problems.len() == 1 { "" } else { "s" }
+    );
+    for p in problems {
+        out.push_str("\n  - ");
+        out.push_str(&p.to_string());
+    }
+    out
+}

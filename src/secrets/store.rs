@@ -1,0 +1,246 @@
+//! The file-backed secret store: `secrets/<principal-id>.password`, 0600, directory 0700.
+
+use std::collections::BTreeMap;
+use std::fs;
+use std::io;
+use std::os::unix::fs::PermissionsExt;
+use std::path::{Path, PathBuf};
+use std::process::Command;
+
+use serde::Serialize;
+
+use super::validate::{Problem, Reason, validate_value};
+use super::{Secret, SecretError, SecretSet, SecretSource, generate};
+use crate::config::Principal;
+use crate::fsutil::{DirLock, WriteOutcome, ensure_dir, write_atomic};
+
+/// The secrets directory, relative to the project root.
+pub const SECRETS_DIR: &str = "secrets";
+
+/// Files under `secrets/` that are meant to be tracked.
+const TRACKABLE: &[&str] = &["README.md", ".gitignore", ".gitkeep"];
+
+/// What `init-secrets` did for one principal.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum InitOutcome {
+    Created,
+    Kept,
+    Regenerated,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct InitEntry {
+    pub principal: String,
+    pub path: PathBuf,
+    pub outcome: InitOutcome,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct InitReport {
+    pub entries: Vec<InitEntry>,
+    /// Whether git ignores the directory (None: not inside a git work tree).
+    pub git: GitGuard,
+}
+
+/// Result of the git check on the secrets directory.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum GitGuard {
+    IgnoredAndUntracked,
+    NotARepository,
+}
+
+impl GitGuard {
+    /// Refuses when `secrets/` is inside a git work tree but not ignored, or when git tracks a
+    /// file in it. Outside a repository nothing can be committed, so that passes.
+    pub fn check(root: &Path) -> Result<GitGuard, SecretError> {
+        let git = |args: &[&str]| Command::new("git").arg("-C").arg(root).args(args).output();
+        match git(&["rev-parse", "--is-inside-work-tree"]) {
+            Ok(out) if out.status.success() => {}
+            // No git, or not a repository: nothing to commit secrets into.
+            _ => return Ok(GitGuard::NotARepository),
+        }
+        let probe = format!("{SECRETS_DIR}/probe.password");
+        let ignored = git(&["check-ignore", "-q", "--no-index", &probe]).map_err(|source| {
+            SecretError::Io {
+                action: "run git check-ignore in",
+                path: root.to_path_buf(),
+                source,
+            }
+        })?;
+        if !ignored.status.success() {
+            return Err(SecretError::NotIgnored {
+                path: root.join(SECRETS_DIR),
+            });
+        }
+        let listed = git(&["ls-files", "--", SECRETS_DIR]).map_err(|source| SecretError::Io {
+            action: "run git ls-files in",
+            path: root.to_path_buf(),
+            source,
+        })?;
+        let tracked: Vec<String> = String::from_utf8_lossy(&listed.stdout)
+            .lines()
+            .filter(|f| {
+                let name = Path::new(f).file_name().and_then(|n| n.to_str());
+                !name.is_some_and(|n| TRACKABLE.contains(&n))
+            })
+            .map(str::to_string)
+            .collect();
+        if !tracked.is_empty() {
+            return Err(SecretError::Tracked {
+                files: tracked.join(", "),
+            });
+        }
+        Ok(GitGuard::IgnoredAndUntracked)
+    }
+}
+
+/// Secrets as files under `<root>/secrets/`.
+#[derive(Debug, Clone)]
+pub struct FileStore {
+    root: PathBuf,
+    dir: PathBuf,
+}
+
+impl FileStore {
+    pub fn new(root: &Path) -> FileStore {
+        FileStore {
+            root: root.to_path_buf(),
+            dir: root.join(SECRETS_DIR),
+        }
+    }
+
+    pub fn dir(&self) -> &Path {
+        &self.dir
+    }
+
+    /// The file holding `principal`'s secret.
+    pub fn path_for(&self, principal: &Principal) -> PathBuf {
+        self.dir.join(format!("{}.password", principal.id()))
+    }
+
+    /// Creates a secret for every principal that has none; regenerates those named in `force`.
+    /// Existing secrets are kept byte for byte. Safe against a concurrent run: an exclusive lock
+    /// serialises writers, and creation never clobbers a file another process wrote first.
+    pub fn init(
+        &self,
+        principals: &[Principal],
+        force: &[String],
+    ) -> Result<InitReport, SecretError> {
+        let known = || {
+            principals
+                .iter()
+                .map(Principal::id)
+                .collect::<Vec<_>>()
+                .join(", ")
+        };
+        if let Some(unknown) = force
+            .iter()
+            .find(|id| !principals.iter().any(|p| &p.id() == *id))
+        {
+            return Err(SecretError::UnknownPrincipal(unknown.clone(), known()));
+        }
+        let git = GitGuard::check(&self.root)?;
+        let io_err = |action: &'static str, path: &Path| {
+            let path = path.to_path_buf();
+            move |source: io::Error| SecretError::Io {
+                action,
+                path,
+                source,
+            }
+        };
+        ensure_dir(&self.dir, 0o700).map_err(io_err("create", &self.dir))?;
+        let lock_path = self.dir.join(".lock");
+        let _lock = DirLock::acquire(&lock_path).map_err(io_err("lock", &lock_path))?;
+
+        let mut entries = Vec::new();
+        for principal in principals {
+            let path = self.path_for(principal);
+            let regenerate = force.contains(&principal.id());
+            let value = generate();
+            let mut contents = value.expose().as_bytes().to_vec();
+            contents.push(b'\n');
+            let outcome = write_atomic(&path, &contents, 0o600, !regenerate)
+                .map_err(io_err("write", &path))?;
+            let outcome = match (regenerate, outcome) {
+                (true, _) => InitOutcome::Regenerated,
+                (false, WriteOutcome::Written) => InitOutcome::Created,
+                (false, WriteOutcome::AlreadyExists) => InitOutcome::Kept,
+            };
+            entries.push(InitEntry {
+                principal: principal.id(),
+                path,
+                outcome,
+            });
+        }
+        Ok(InitReport { entries, git })
+    }
+
+    fn load_one(&self, principal: &Principal) -> Result<Secret, Problem> {
+        let path = self.path_for(principal);
+        let problem = |reason| Problem {
+            path: path.clone(),
+            reason,
+        };
+        let meta = match fs::symlink_metadata(&path) {
+            Ok(m) => m,
+            Err(e) if e.kind() == io::ErrorKind::NotFound => return Err(problem(Reason::Missing)),
+            Err(e) => return Err(problem(Reason::Unreadable(e.kind().to_string()))),
+        };
+        if !meta.is_file() {
+            return Err(problem(Reason::NotAFile));
+        }
+        let mode = meta.permissions().mode() & 0o7777;
+        if mode & 0o077 != 0 {
+            return Err(problem(Reason::GroupOrWorldAccessible(mode)));
+        }
+        let text = fs::read_to_string(&path)
+            .map_err(|e| problem(Reason::Unreadable(e.kind().to_string())))?;
+        // One trailing newline is the file's, not the value's (editors add it).
+        let value = text.strip_suffix('\n').unwrap_or(&text);
+        let header_safe = matches!(principal, Principal::ClickHouse { .. });
+        match validate_value(value, header_safe).into_iter().next() {
+            Some(reason) => Err(problem(reason)),
+            None => Ok(Secret::new(value.to_string())),
+        }
+    }
+}
+
+impl SecretSource for FileStore {
+    fn load(&self, principals: &[Principal]) -> Result<SecretSet, SecretError> {
+        let mut problems = Vec::new();
+        match fs::metadata(&self.dir) {
+            Ok(meta) => {
+                let mode = meta.permissions().mode() & 0o7777;
+                if mode & 0o077 != 0 {
+                    problems.push(Problem {
+                        path: self.dir.clone(),
+                        reason: Reason::DirectoryAccessible(mode),
+                    });
+                }
+            }
+            Err(_) => {
+                problems.push(Problem {
+                    path: self.dir.clone(),
+                    reason: Reason::Missing,
+                });
+                return Err(SecretError::Invalid(problems));
+            }
+        }
+        let mut values = BTreeMap::new();
+        for principal in principals {
+            match self.load_one(principal) {
+                Ok(secret) => {
+                    values.insert(principal.id(), secret);
+                }
+                Err(p) => problems.push(p),
+            }
+        }
+        if problems.is_empty() {
+            Ok(SecretSet::from_map(values))
+        } else {
+            Err(SecretError::Invalid(problems))
+        }
+    }
+}
