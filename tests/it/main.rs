@@ -1,0 +1,94 @@
+//! The integration-test binary: black-box CLI tests on the built binary, snapshot tests of the
+//! rendered files, and escaping round-trips through real parsers.
+
+mod cli;
+mod escaping;
+mod render;
+
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+
+use stackctl::config::Settings;
+use stackctl::secrets::{Secret, SecretSet};
+
+pub fn repo_root() -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+}
+
+pub fn repo_settings() -> Settings {
+    Settings::load(&repo_root()).expect("repo settings load")
+}
+
+/// Fixed, obviously-fake but valid secrets, so snapshots are stable.
+pub fn fixed_secrets(settings: &Settings) -> SecretSet {
+    let map: BTreeMap<String, Secret> = settings
+        .principals()
+        .into_iter()
+        .enumerate()
+        .map(|(i, p)| {
+            let value = format!("{}-fixture-value-{i}-0123456789abcdefghij", p.user());
+            (p.id(), Secret::new(value))
+        })
+        .collect();
+    SecretSet::from_map(map)
+}
+
+/// Same secrets for every principal except `overrides`.
+pub fn secrets_with(settings: &Settings, overrides: &[(&str, &str)]) -> SecretSet {
+    let mut map = BTreeMap::new();
+    for (i, p) in settings.principals().into_iter().enumerate() {
+        let value = overrides
+            .iter()
+            .find(|(id, _)| *id == p.id())
+            .map(|(_, v)| v.to_string())
+            .unwrap_or_else(|| format!("{}-fixture-value-{i}-0123456789abcdefghij", p.user()));
+        map.insert(p.id(), Secret::new(value));
+    }
+    SecretSet::from_map(map)
+}
+
+/// A throwaway project: settings copied from the repo, inside a fresh git repository whose
+/// .gitignore ignores secrets/ like the real one.
+pub struct Project {
+    pub dir: tempfile::TempDir,
+}
+
+impl Default for Project {
+    fn default() -> Project {
+        Project::new()
+    }
+}
+
+impl Project {
+    pub fn new() -> Project {
+        let dir = tempfile::tempdir().expect("tempdir");
+        std::fs::create_dir_all(dir.path().join("configs")).expect("mkdir");
+        std::fs::copy(
+            repo_root().join("configs/stack.yaml"),
+            dir.path().join("configs/stack.yaml"),
+        )
+        .expect("copy settings");
+        std::fs::copy(
+            repo_root().join(".gitignore"),
+            dir.path().join(".gitignore"),
+        )
+        .expect("copy gitignore");
+        let status = std::process::Command::new("git")
+            .args(["init", "-q"])
+            .current_dir(dir.path())
+            .status()
+            .expect("git init");
+        assert!(status.success());
+        Project { dir }
+    }
+
+    pub fn path(&self) -> &Path {
+        self.dir.path()
+    }
+
+    pub fn cmd(&self) -> assert_cmd::Command {
+        let mut cmd = assert_cmd::Command::cargo_bin("stackctl").expect("binary built");
+        cmd.current_dir(self.path()).env("NO_COLOR", "1");
+        cmd
+    }
+}
