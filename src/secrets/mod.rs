@@ -5,6 +5,7 @@
 //! through `Debug` or `Display`; code that needs the value asks for it with [`Secret::expose`].
 
 mod generate;
+mod redact;
 mod store;
 mod validate;
 
@@ -15,6 +16,7 @@ use std::path::PathBuf;
 use crate::config::Principal;
 
 pub use generate::generate;
+pub use redact::Redactor;
 pub use store::{FileStore, GitGuard, InitOutcome, InitReport, SECRETS_DIR};
 pub use validate::{MIN_LENGTH, Problem, validate_value};
 

@@ -70,7 +70,7 @@ impl fmt::Display for Reason {
             ),
             Reason::NotHeaderSafe => write!(
                 f,
-                "must be printable ASCII without leading or trailing spaces (ClickHouse credentials are sent in HTTP headers)"
+                "must be printable ASCII starting with a letter or digit, without trailing spaces (ClickHouse credentials are sent in HTTP headers, and Connect's InsertHeader would parse a leading [, {{ or quote)"
             ),
         }
     }
@@ -112,7 +112,7 @@ pub fn validate_value(value: &str, header_safe: bool) -> Vec<Reason> {
         reasons.push(Reason::Placeholder);
     }
     if header_safe
-        && (value.starts_with(' ')
+        && (!value.starts_with(|c: char| c.is_ascii_alphanumeric())
             || value.ends_with(' ')
             || !value.bytes().all(|b| (0x20..0x7f).contains(&b)))
     {
