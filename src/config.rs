@@ -141,7 +141,15 @@ pub struct Pipeline {
 #[serde(deny_unknown_fields)]
 pub struct Service {
     pub image: String,
+    /// Build the image from its recipe under images/ (false: use `image` as published, e.g. an
+    /// official upstream image honouring the mount contract).
+    #[serde(default = "default_true")]
+    pub build: bool,
     pub resources: Resources,
+}
+
+fn default_true() -> bool {
+    true
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
