@@ -4,8 +4,12 @@
 
 pub mod app;
 pub mod cli;
+pub mod clients;
+pub mod compose;
 pub mod config;
+pub mod engine;
 pub mod fsutil;
+pub mod orchestrate;
 pub mod output;
 pub mod render;
 pub mod secrets;

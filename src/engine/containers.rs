@@ -1,0 +1,480 @@
+//! Networks, volumes and containers of one project, found by label.
+
+use std::collections::HashMap;
+
+use bollard::models::{
+    ContainerCreateBody, EndpointSettings, HealthConfig, HealthStatusEnum, HostConfig,
+    NetworkCreateRequest, NetworkingConfig, PortBinding, VolumeCreateRequest,
+};
+use bollard::query_parameters::{
+    CreateContainerOptionsBuilder, ListContainersOptionsBuilder, ListNetworksOptionsBuilder,
+    ListVolumesOptionsBuilder, LogsOptionsBuilder, RemoveContainerOptionsBuilder,
+    StopContainerOptionsBuilder, UploadToContainerOptionsBuilder,
+};
+use futures_util::StreamExt;
+
+use super::{
+    Engine, EngineError, LABEL_HASH, LABEL_PHASE, LABEL_PROJECT, LABEL_SERVICE, api,
+    project_filter, project_labels,
+};
+use crate::compose::{FileMount, Service, Stack};
+
+/// A container of this project, as listed by the engine.
+#[derive(Debug, Clone)]
+pub struct ProjectContainer {
+    pub id: String,
+    pub name: String,
+    pub service: String,
+    pub hash: String,
+    pub phase: String,
+    pub state: String,
+    pub health: Option<String>,
+    pub ports: Vec<String>,
+}
+
+/// What a container's health looks like right now.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Health {
+    Starting,
+    Healthy,
+    /// No healthcheck: running is all we can know.
+    Running,
+    Unhealthy(String),
+    Exited(i64),
+}
+
+pub fn network_name(project: &str, network: &str) -> String {
+    format!("{project}_{network}")
+}
+
+pub fn volume_name(project: &str, volume: &str) -> String {
+    format!("{project}_{volume}")
+}
+
+pub fn container_name(project: &str, service: &str) -> String {
+    format!("{project}-{service}")
+}
+
+impl Engine {
+    pub async fn ensure_network(&self, project: &str, network: &str) -> Result<(), EngineError> {
+        let name = network_name(project, network);
+        if self
+            .docker
+            .inspect_network(
+                &name,
+                None::<bollard::query_parameters::InspectNetworkOptions>,
+            )
+            .await
+            .is_ok()
+        {
+            return Ok(());
+        }
+        let mut labels = project_labels(project);
+        labels.insert("io.stackctl.network".into(), network.into());
+        self.docker
+            .create_network(NetworkCreateRequest {
+                name: name.clone(),
+                driver: Some("bridge".into()),
+                labels: Some(labels),
+                ..Default::default()
+            })
+            .await
+            .map_err(api(format!("create network {name}")))?;
+        Ok(())
+    }
+
+    pub async fn ensure_volume(&self, project: &str, volume: &str) -> Result<(), EngineError> {
+        let name = volume_name(project, volume);
+        if self.docker.inspect_volume(&name).await.is_ok() {
+            return Ok(());
+        }
+        self.docker
+            .create_volume(VolumeCreateRequest {
+                name: Some(name.clone()),
+                labels: Some(project_labels(project)),
+                ..Default::default()
+            })
+            .await
+            .map_err(api(format!("create volume {name}")))?;
+        Ok(())
+    }
+
+    pub async fn project_containers(
+        &self,
+        project: &str,
+    ) -> Result<Vec<ProjectContainer>, EngineError> {
+        let options = ListContainersOptionsBuilder::default()
+            .all(true)
+            .filters(&project_filter(project))
+            .build();
+        let list = self
+            .docker
+            .list_containers(Some(options))
+            .await
+            .map_err(api("list containers"))?;
+        let mut out = Vec::new();
+        for c in list {
+            let labels = c.labels.unwrap_or_default();
+            let status = c.status.unwrap_or_default();
+            let health = if status.contains("(healthy)") {
+                Some("healthy".to_string())
+            } else if status.contains("(unhealthy)") {
+                Some("unhealthy".to_string())
+            } else if status.contains("health: starting") {
+                Some("starting".to_string())
+            } else {
+                None
+            };
+            let ports = c
+                .ports
+                .unwrap_or_default()
+                .into_iter()
+                .filter_map(|p| {
+                    p.public_port.map(|public| {
+                        format!(
+                            "{}:{}->{}",
+                            p.ip.unwrap_or_default(),
+                            public,
+                            p.private_port
+                        )
+                    })
+                })
+                .collect();
+            out.push(ProjectContainer {
+                id: c.id.unwrap_or_default(),
+                name: c
+                    .names
+                    .unwrap_or_default()
+                    .first()
+                    .map(|n| n.trim_start_matches('/').to_string())
+                    .unwrap_or_default(),
+                service: labels.get(LABEL_SERVICE).cloned().unwrap_or_default(),
+                hash: labels.get(LABEL_HASH).cloned().unwrap_or_default(),
+                phase: labels.get(LABEL_PHASE).cloned().unwrap_or_default(),
+                state: c.state.map(|s| s.to_string()).unwrap_or_default(),
+                health,
+                ports,
+            });
+        }
+        out.sort_by(|a, b| a.service.cmp(&b.service));
+        Ok(out)
+    }
+
+    /// Creates the container for `service` (not started), with its files copied in.
+    pub async fn create_service(
+        &self,
+        stack: &Stack,
+        service: &Service,
+        hash: &str,
+    ) -> Result<String, EngineError> {
+        let name = container_name(&stack.project, &service.name);
+        let mut labels = project_labels(&stack.project);
+        labels.insert(LABEL_SERVICE.into(), service.name.clone());
+        labels.insert(LABEL_HASH.into(), hash.into());
+        labels.insert(LABEL_PHASE.into(), stack.phase.to_string());
+        let env: Vec<String> = service
+            .environment
+            .iter()
+            .map(|(k, v)| format!("{k}={v}"))
+            .collect();
+        let mut port_bindings: HashMap<String, Option<Vec<PortBinding>>> = HashMap::new();
+        let mut exposed = Vec::new();
+        for p in &service.ports {
+            let key = format!("{}/tcp", p.container_port);
+            exposed.push(key.clone());
+            port_bindings.insert(
+                key,
+                Some(vec![PortBinding {
+                    host_ip: Some(p.host_ip.clone()),
+                    host_port: Some(p.host_port.to_string()),
+                }]),
+            );
+        }
+        let binds: Vec<String> = service
+            .volumes
+            .iter()
+            .map(|v| {
+                format!(
+                    "{}:{}",
+                    super::containers::volume_name(&stack.project, &v.volume),
+                    v.target
+                )
+            })
+            .collect();
+        let healthcheck = service.healthcheck.as_ref().map(|h| HealthConfig {
+            test: Some(h.test.clone()),
+            interval: Some(h.interval_ns),
+            timeout: Some(h.timeout_ns),
+            retries: Some(h.retries),
+            start_period: Some(h.start_period_ns),
+            // Probe every second while starting, where the engine supports it (API >= 1.44).
+            start_interval: self.supports_start_interval().then_some(1_000_000_000),
+        });
+        // Below API 1.44 a container joins one network at creation; we only ever use one.
+        let endpoints = service.networks.first().map(|n| {
+            HashMap::from([(
+                network_name(&stack.project, n),
+                EndpointSettings {
+                    aliases: Some(vec![service.name.clone()]),
+                    ..Default::default()
+                },
+            )])
+        });
+        let body = ContainerCreateBody {
+            image: Some(service.image.clone()),
+            cmd: service.command.clone(),
+            env: Some(env),
+            labels: Some(labels),
+            exposed_ports: Some(exposed),
+            healthcheck,
+            host_config: Some(HostConfig {
+                port_bindings: Some(port_bindings),
+                binds: Some(binds),
+                nano_cpus: service.limits.as_ref().map(|l| l.nano_cpus),
+                memory: service.limits.as_ref().map(|l| l.memory_bytes),
+                security_opt: Some(vec!["no-new-privileges:true".into()]),
+                ..Default::default()
+            }),
+            networking_config: endpoints.map(|e| NetworkingConfig {
+                endpoints_config: Some(e),
+            }),
+            ..Default::default()
+        };
+        let options = CreateContainerOptionsBuilder::default().name(&name).build();
+        let created = self
+            .docker
+            .create_container(Some(options), body)
+            .await
+            .map_err(api(format!("create container {name}")))?;
+        self.copy_files(&created.id, &service.files).await?;
+        Ok(created.id)
+    }
+
+    /// Copies files into a created container with their owner and mode set in the archive, so a
+    /// non-root service user can read a 0400 file that no one else can.
+    async fn copy_files(&self, id: &str, files: &[FileMount]) -> Result<(), EngineError> {
+        if files.is_empty() {
+            return Ok(());
+        }
+        let mut builder = tar::Builder::new(Vec::new());
+        for f in files {
+            let data = std::fs::read(&f.source).map_err(|source| EngineError::Io {
+                action: "read rendered file",
+                path: f.source.clone(),
+                source,
+            })?;
+            let mut header = tar::Header::new_gnu();
+            header.set_size(data.len() as u64);
+            header.set_mode(f.mode);
+            header.set_uid(f.uid);
+            header.set_gid(f.gid);
+            header.set_mtime(0);
+            header.set_cksum();
+            builder
+                .append_data(&mut header, f.target.trim_start_matches('/'), &data[..])
+                .map_err(|source| EngineError::Io {
+                    action: "archive",
+                    path: f.source.clone(),
+                    source,
+                })?;
+        }
+        let archive = builder.into_inner().map_err(|source| EngineError::Io {
+            action: "archive files for",
+            path: id.into(),
+            source,
+        })?;
+        let options = UploadToContainerOptionsBuilder::default().path("/").build();
+        self.docker
+            .upload_to_container(id, Some(options), bollard::body_full(archive.into()))
+            .await
+            .map_err(api(format!("copy files into container {id}")))?;
+        Ok(())
+    }
+
+    pub async fn start(&self, id: &str) -> Result<(), EngineError> {
+        self.docker
+            .start_container(id, None::<bollard::query_parameters::StartContainerOptions>)
+            .await
+            .map_err(api("start container"))
+    }
+
+    pub async fn health(&self, id: &str) -> Result<Health, EngineError> {
+        let info = self
+            .docker
+            .inspect_container(
+                id,
+                None::<bollard::query_parameters::InspectContainerOptions>,
+            )
+            .await
+            .map_err(api("inspect container"))?;
+        let state = info.state.unwrap_or_default();
+        if state.running != Some(true) {
+            return Ok(Health::Exited(state.exit_code.unwrap_or(-1)));
+        }
+        Ok(
+            match state.health.and_then(|h| h.status.map(|s| (s, h.log))) {
+                None => Health::Running,
+                Some((HealthStatusEnum::HEALTHY, _)) => Health::Healthy,
+                Some((HealthStatusEnum::UNHEALTHY, log)) => Health::Unhealthy(
+                    log.and_then(|l| l.last().and_then(|r| r.output.clone()))
+                        .unwrap_or_default()
+                        .trim()
+                        .to_string(),
+                ),
+                Some((HealthStatusEnum::NONE | HealthStatusEnum::EMPTY, _)) => Health::Running,
+                Some((HealthStatusEnum::STARTING, _)) => Health::Starting,
+            },
+        )
+    }
+
+    /// Environment and labels of a container, for hygiene checks.
+    pub async fn container_env(&self, id: &str) -> Result<Vec<String>, EngineError> {
+        let info = self
+            .docker
+            .inspect_container(
+                id,
+                None::<bollard::query_parameters::InspectContainerOptions>,
+            )
+            .await
+            .map_err(api("inspect container"))?;
+        let mut out = info.config.and_then(|c| c.env).unwrap_or_default();
+        out.extend(info.args.unwrap_or_default());
+        Ok(out)
+    }
+
+    /// The last `tail` log lines (stdout and stderr) of a container, unredacted: callers redact.
+    pub async fn logs(&self, id: &str, tail: Option<usize>) -> Result<String, EngineError> {
+        let tail = tail.map(|t| t.to_string()).unwrap_or_else(|| "all".into());
+        let options = LogsOptionsBuilder::default()
+            .stdout(true)
+            .stderr(true)
+            .tail(&tail)
+            .build();
+        let mut stream = self.docker.logs(id, Some(options));
+        let mut out = String::new();
+        while let Some(item) = stream.next().await {
+            let chunk = item.map_err(api("read container logs"))?;
+            out.push_str(&String::from_utf8_lossy(&chunk.into_bytes()));
+        }
+        Ok(out)
+    }
+
+    /// Follows a container's logs, passing each chunk to `sink`.
+    pub async fn follow_logs(
+        &self,
+        id: &str,
+        tail: usize,
+        mut sink: impl FnMut(&str),
+    ) -> Result<(), EngineError> {
+        let options = LogsOptionsBuilder::default()
+            .stdout(true)
+            .stderr(true)
+            .follow(true)
+            .tail(&tail.to_string())
+            .build();
+        let mut stream = self.docker.logs(id, Some(options));
+        while let Some(item) = stream.next().await {
+            let chunk = item.map_err(api("follow container logs"))?;
+            sink(&String::from_utf8_lossy(&chunk.into_bytes()));
+        }
+        Ok(())
+    }
+
+    /// Stops (bounded grace period) and removes a container.
+    pub async fn remove(&self, id: &str) -> Result<(), EngineError> {
+        let stop = StopContainerOptionsBuilder::default().t(20).build();
+        let _ = self.docker.stop_container(id, Some(stop)).await;
+        let options = RemoveContainerOptionsBuilder::default().force(true).build();
+        self.docker
+            .remove_container(id, Some(options))
+            .await
+            .map_err(api("remove container"))
+    }
+
+    pub async fn remove_project_networks(&self, project: &str) -> Result<Vec<String>, EngineError> {
+        let options = ListNetworksOptionsBuilder::default()
+            .filters(&project_filter(project))
+            .build();
+        let networks = self
+            .docker
+            .list_networks(Some(options))
+            .await
+            .map_err(api("list networks"))?;
+        let mut removed = Vec::new();
+        for n in networks {
+            if let Some(name) = n.name {
+                self.docker
+                    .remove_network(&name)
+                    .await
+                    .map_err(api(format!("remove network {name}")))?;
+                removed.push(name);
+            }
+        }
+        Ok(removed)
+    }
+
+    pub async fn remove_project_volumes(&self, project: &str) -> Result<Vec<String>, EngineError> {
+        let options = ListVolumesOptionsBuilder::default()
+            .filters(&project_filter(project))
+            .build();
+        let volumes = self
+            .docker
+            .list_volumes(Some(options))
+            .await
+            .map_err(api("list volumes"))?;
+        let mut removed = Vec::new();
+        for v in volumes.volumes.unwrap_or_default() {
+            if v.labels.get(LABEL_PROJECT).map(String::as_str) == Some(project) {
+                self.docker
+                    .remove_volume(
+                        &v.name,
+                        None::<bollard::query_parameters::RemoveVolumeOptions>,
+                    )
+                    .await
+                    .map_err(api(format!("remove volume {}", v.name)))?;
+                removed.push(v.name);
+            }
+        }
+        Ok(removed)
+    }
+
+    /// Runs a command in a running container and returns (exit code, combined output).
+    pub async fn exec(&self, id: &str, cmd: &[&str]) -> Result<(i64, String), EngineError> {
+        use bollard::exec::{CreateExecOptions, StartExecResults};
+        let exec = self
+            .docker
+            .create_exec(
+                id,
+                CreateExecOptions {
+                    cmd: Some(cmd.iter().map(|s| s.to_string()).collect()),
+                    attach_stdout: Some(true),
+                    attach_stderr: Some(true),
+                    ..Default::default()
+                },
+            )
+            .await
+            .map_err(api("create exec"))?;
+        let mut output = String::new();
+        if let StartExecResults::Attached {
+            output: mut stream, ..
+        } = self
+            .docker
+            .start_exec(&exec.id, None)
+            .await
+            .map_err(api("start exec"))?
+        {
+            while let Some(item) = stream.next().await {
+                let chunk = item.map_err(api("read exec output"))?;
+                output.push_str(&String::from_utf8_lossy(&chunk.into_bytes()));
+            }
+        }
+        let code = self
+            .docker
+            .inspect_exec(&exec.id)
+            .await
+            .map_err(api("inspect exec"))?
+            .exit_code
+            .unwrap_or(-1);
+        Ok((code, output))
+    }
+}

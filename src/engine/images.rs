@@ -1,0 +1,391 @@
+//! Images: present locally, else pulled, else built from the recipe under images/. The base
+//! `debian:bookworm-slim` is bootstrapped with debootstrap when it can be neither found nor pulled.
+
+use std::collections::HashMap;
+use std::io::Write;
+use std::path::{Path, PathBuf};
+use std::process::Command;
+
+use bollard::query_parameters::{BuildImageOptionsBuilder, CreateImageOptionsBuilder};
+use futures_util::StreamExt;
+
+use super::{Engine, EngineError, api};
+
+/// The base every recipe builds from.
+pub const BASE_IMAGE: &str = "debian:bookworm-slim";
+
+/// One image build.
+#[derive(Clone, Copy)]
+pub struct BuildRequest<'a> {
+    pub service: &'a str,
+    /// The recipe directory.
+    pub context: &'a Path,
+    pub tag: &'a str,
+    pub build_args: &'a HashMap<String, String>,
+    pub cas: &'a CaCertificates,
+    /// Show every build line, not only the steps.
+    pub verbose: bool,
+}
+
+/// Receives progress lines while images are pulled, bootstrapped or built.
+pub trait Progress: Sync {
+    fn line(&self, subject: &str, message: &str);
+}
+
+/// Where a build's extra CA certificates come from.
+#[derive(Debug, Clone)]
+pub struct CaCertificates {
+    pub files: Vec<PathBuf>,
+}
+
+impl CaCertificates {
+    /// The host's extra CAs (`/usr/local/share/ca-certificates/**/*.crt`), when there are any.
+    pub fn from_host() -> CaCertificates {
+        let mut files = Vec::new();
+        collect_crt(Path::new("/usr/local/share/ca-certificates"), &mut files);
+        files.sort();
+        CaCertificates { files }
+    }
+
+    pub fn none() -> CaCertificates {
+        CaCertificates { files: Vec::new() }
+    }
+}
+
+fn collect_crt(dir: &Path, out: &mut Vec<PathBuf>) {
+    let Ok(entries) = std::fs::read_dir(dir) else {
+        return;
+    };
+    for entry in entries.flatten() {
+        let path = entry.path();
+        if path.is_dir() {
+            collect_crt(&path, out);
+        } else if path.extension().is_some_and(|e| e == "crt") {
+            out.push(path);
+        }
+    }
+}
+
+impl Engine {
+    /// Whether `image` exists locally; returns its ID.
+    pub async fn image_id(&self, image: &str) -> Option<String> {
+        self.docker
+            .inspect_image(image)
+            .await
+            .ok()
+            .and_then(|i| i.id)
+    }
+
+    /// Tries to pull `image`; Ok(false) when the registry is unreachable or does not have it.
+    pub async fn try_pull(&self, image: &str, progress: &dyn Progress) -> bool {
+        let (repo, tag) = image.rsplit_once(':').unwrap_or((image, "latest"));
+        let options = CreateImageOptionsBuilder::default()
+            .from_image(repo)
+            .tag(tag)
+            .build();
+        let mut stream = self.docker.create_image(Some(options), None, None);
+        progress.line(image, "pulling");
+        while let Some(item) = stream.next().await {
+            match item {
+                Ok(_) => {}
+                Err(e) => {
+                    progress.line(
+                        image,
+                        &format!("pull failed: {}", first_line(&e.to_string())),
+                    );
+                    return false;
+                }
+            }
+        }
+        self.image_id(image).await.is_some()
+    }
+
+    /// Makes sure the base image exists: present, else pulled, else bootstrapped.
+    pub async fn ensure_base(&self, progress: &dyn Progress) -> Result<(), EngineError> {
+        if self.image_id(BASE_IMAGE).await.is_some() {
+            return Ok(());
+        }
+        if self.try_pull(BASE_IMAGE, progress).await {
+            return Ok(());
+        }
+        progress.line(
+            BASE_IMAGE,
+            "not pullable here: bootstrapping it with debootstrap (about 30 s)",
+        );
+        self.bootstrap_base(progress).await
+    }
+
+    async fn bootstrap_base(&self, progress: &dyn Progress) -> Result<(), EngineError> {
+        let uid = Command::new("id")
+            .arg("-u")
+            .output()
+            .ok()
+            .and_then(|o| String::from_utf8(o.stdout).ok())
+            .map(|s| s.trim().to_string());
+        if uid.as_deref() != Some("0") {
+            return Err(EngineError::Bootstrap(format!(
+                "{BASE_IMAGE} must be bootstrapped with debootstrap, which needs root: run `sudo stackctl images build` (or `sudo ./scripts/ensure-docker.sh` first)"
+            )));
+        }
+        if Command::new("debootstrap")
+            .arg("--version")
+            .output()
+            .is_err()
+        {
+            return Err(EngineError::Bootstrap(
+                "debootstrap is missing: run `sudo apt-get install -y debootstrap` (or `sudo ./scripts/ensure-docker.sh`)".into(),
+            ));
+        }
+        let tmp = tempfile::tempdir().map_err(|source| EngineError::Io {
+            action: "create a temporary directory for",
+            path: PathBuf::from("debootstrap"),
+            source,
+        })?;
+        let rootfs = tmp.path().join("rootfs");
+        let root_arg = rootfs.to_string_lossy().to_string();
+        let run = tokio::process::Command::new("debootstrap")
+            .args(["--variant=minbase", "bookworm", &root_arg])
+            .output()
+            .await
+            .map_err(|source| EngineError::Io {
+                action: "run debootstrap into",
+                path: rootfs.clone(),
+                source,
+            })?;
+        if !run.status.success() {
+            let log = String::from_utf8_lossy(&run.stdout);
+            let tail: Vec<&str> = log.lines().rev().take(5).collect();
+            return Err(EngineError::Bootstrap(format!(
+                "debootstrap failed: {}",
+                tail.into_iter().rev().collect::<Vec<_>>().join(" | ")
+            )));
+        }
+        slim_rootfs(&rootfs)?;
+        progress.line(BASE_IMAGE, "importing the bootstrapped root file system");
+        let tar = tokio::process::Command::new("tar")
+            .args(["--numeric-owner", "-C", &root_arg, "-c", "."])
+            .output()
+            .await
+            .map_err(|source| EngineError::Io {
+                action: "archive",
+                path: rootfs.clone(),
+                source,
+            })?;
+        if !tar.status.success() {
+            return Err(EngineError::Bootstrap(format!(
+                "tar of the bootstrapped root failed: {}",
+                String::from_utf8_lossy(&tar.stderr).trim()
+            )));
+        }
+        let (repo, tag) = BASE_IMAGE.split_once(':').unwrap_or((BASE_IMAGE, "latest"));
+        let options = CreateImageOptionsBuilder::default()
+            .from_src("-")
+            .repo(repo)
+            .tag(tag)
+            .build();
+        let mut stream = self.docker.create_image(
+            Some(options),
+            Some(bollard::body_full(tar.stdout.into())),
+            None,
+        );
+        while let Some(item) = stream.next().await {
+            item.map_err(api("import the bootstrapped base image"))?;
+        }
+        progress.line(BASE_IMAGE, "bootstrapped and imported");
+        Ok(())
+    }
+
+    /// Builds an image from its recipe, streaming step lines to `progress`; returns its ID.
+    pub async fn build(
+        &self,
+        request: &BuildRequest<'_>,
+        progress: &dyn Progress,
+    ) -> Result<String, EngineError> {
+        let BuildRequest {
+            service,
+            context,
+            tag,
+            build_args,
+            cas,
+            verbose,
+        } = *request;
+        let tar = build_context(context, cas)?;
+        let options = BuildImageOptionsBuilder::default()
+            .t(tag)
+            .rm(true)
+            .forcerm(true)
+            .buildargs(build_args)
+            .labels(&HashMap::from([(
+                super::LABEL_SERVICE.to_string(),
+                service.to_string(),
+            )]))
+            .build();
+        let mut stream =
+            self.docker
+                .build_image(options, None, Some(bollard::body_full(tar.into())));
+        let mut tail: Vec<String> = Vec::new();
+        while let Some(item) = stream.next().await {
+            let info = item.map_err(|e| {
+                EngineError::Build(format!(
+                    "building {tag} from {} failed: {}{}",
+                    context.display(),
+                    first_line(&e.to_string()),
+                    if tail.is_empty() {
+                        String::new()
+                    } else {
+                        format!("\n  last output:\n    {}", tail.join("\n    "))
+                    }
+                ))
+            })?;
+            if let Some(detail) = info.error_detail {
+                return Err(EngineError::Build(format!(
+                    "building {tag} from {} failed: {}\n  last output:\n    {}",
+                    context.display(),
+                    detail.message.unwrap_or_default(),
+                    tail.join("\n    ")
+                )));
+            }
+            if let Some(text) = info.stream {
+                for line in text.lines().map(str::trim_end).filter(|l| !l.is_empty()) {
+                    tail.push(line.to_string());
+                    if tail.len() > 12 {
+                        tail.remove(0);
+                    }
+                    if verbose || line.starts_with("Step ") {
+                        progress.line(service, line);
+                    }
+                }
+            }
+        }
+        self.image_id(tag).await.ok_or_else(|| {
+            EngineError::Build(format!(
+                "the build of {tag} ended without producing the image"
+            ))
+        })
+    }
+}
+
+/// Makes a debootstrapped tree behave like Docker's slim image: updates and security sources
+/// (derived from the mirror debootstrap used), apt caches cleaned after every install.
+fn slim_rootfs(rootfs: &Path) -> Result<(), EngineError> {
+    let io = |action: &'static str, path: PathBuf| {
+        move |source| EngineError::Io {
+            action,
+            path,
+            source,
+        }
+    };
+    let sources = rootfs.join("etc/apt/sources.list");
+    let text = std::fs::read_to_string(&sources).map_err(io("read", sources.clone()))?;
+    let mirror = text
+        .lines()
+        .find_map(|l| {
+            l.strip_prefix("deb ")
+                .and_then(|r| r.split_whitespace().next())
+        })
+        .map(str::to_string);
+    if let Some(mirror) = mirror {
+        let mut f = std::fs::OpenOptions::new()
+            .append(true)
+            .open(&sources)
+            .map_err(io("open", sources.clone()))?;
+        writeln!(f, "deb {mirror} bookworm-updates main")
+            .and_then(|_| writeln!(f, "deb {mirror}-security bookworm-security main"))
+            .map_err(io("write", sources.clone()))?;
+    }
+    let clean = rootfs.join("etc/apt/apt.conf.d/docker-clean");
+    std::fs::write(
+        &clean,
+        "DPkg::Post-Invoke { \"rm -f /var/cache/apt/archives/*.deb /var/cache/apt/archives/partial/*.deb /var/cache/apt/*.bin || true\"; };\n\
+         APT::Update::Post-Invoke { \"rm -f /var/cache/apt/archives/*.deb /var/cache/apt/archives/partial/*.deb /var/cache/apt/*.bin || true\"; };\n\
+         Dir::Cache::pkgcache \"\";\nDir::Cache::srcpkgcache \"\";\n",
+    )
+    .map_err(io("write", clean.clone()))?;
+    for dir in ["var/cache/apt/archives", "var/lib/apt/lists"] {
+        let path = rootfs.join(dir);
+        if let Ok(entries) = std::fs::read_dir(&path) {
+            for entry in entries.flatten() {
+                if entry.path().is_file() {
+                    let _ = std::fs::remove_file(entry.path());
+                }
+            }
+        }
+    }
+    Ok(())
+}
+
+/// The tar sent as build context: the recipe directory (without local-only folders) plus a
+/// `ca-certificates/` folder with the CA files to trust during the build.
+pub fn build_context(context: &Path, cas: &CaCertificates) -> Result<Vec<u8>, EngineError> {
+    let io = |action: &'static str, path: &Path| {
+        let path = path.to_path_buf();
+        move |source| EngineError::Io {
+            action,
+            path,
+            source,
+        }
+    };
+    let mut builder = tar::Builder::new(Vec::new());
+    builder.mode(tar::HeaderMode::Deterministic);
+    let mut stack = vec![context.to_path_buf()];
+    let mut files = Vec::new();
+    while let Some(dir) = stack.pop() {
+        for entry in std::fs::read_dir(&dir).map_err(io("read recipe directory", &dir))? {
+            let entry = entry.map_err(io("read recipe directory", &dir))?;
+            let path = entry.path();
+            let rel = path.strip_prefix(context).unwrap_or(&path).to_path_buf();
+            let top = rel
+                .components()
+                .next()
+                .map(|c| c.as_os_str().to_string_lossy().to_string());
+            if matches!(top.as_deref(), Some("ca-certificates" | "target")) {
+                continue;
+            }
+            if path.is_dir() {
+                stack.push(path);
+            } else {
+                files.push((path, rel));
+            }
+        }
+    }
+    files.sort();
+    for (path, rel) in files {
+        builder
+            .append_path_with_name(&path, &rel)
+            .map_err(io("add to build context", &path))?;
+    }
+    let mut readme = tar::Header::new_gnu();
+    let note = b"Extra CA certificates trusted during the build (added by stackctl).\n";
+    readme.set_size(note.len() as u64);
+    readme.set_mode(0o644);
+    readme.set_cksum();
+    builder
+        .append_data(&mut readme, "ca-certificates/README", &note[..])
+        .map_err(io(
+            "add to build context",
+            Path::new("ca-certificates/README"),
+        ))?;
+    for (i, ca) in cas.files.iter().enumerate() {
+        let name = format!(
+            "ca-certificates/{i:02}-{}",
+            ca.file_name()
+                .map(|n| n.to_string_lossy().to_string())
+                .unwrap_or_default()
+        );
+        let data = std::fs::read(ca).map_err(io("read CA certificate", ca))?;
+        let mut header = tar::Header::new_gnu();
+        header.set_size(data.len() as u64);
+        header.set_mode(0o644);
+        header.set_cksum();
+        builder
+            .append_data(&mut header, name, &data[..])
+            .map_err(io("add to build context", ca))?;
+    }
+    builder
+        .into_inner()
+        .map_err(io("finish build context for", context))
+}
+
+fn first_line(s: &str) -> &str {
+    s.lines().next().unwrap_or(s)
+}

@@ -1,0 +1,106 @@
+//! The Docker Engine API, through bollard: connection and version negotiation, images (present,
+//! pull, build from a recipe, bootstrap of the base), networks, volumes and containers.
+//! Everything stackctl creates carries the `io.stackctl.project` label and is found by it.
+
+pub mod containers;
+pub mod images;
+
+use std::collections::HashMap;
+
+use bollard::Docker;
+
+/// Label keys on everything stackctl creates.
+pub const LABEL_PROJECT: &str = "io.stackctl.project";
+pub const LABEL_SERVICE: &str = "io.stackctl.service";
+pub const LABEL_HASH: &str = "io.stackctl.config-hash";
+pub const LABEL_PHASE: &str = "io.stackctl.phase";
+
+#[derive(Debug, thiserror::Error)]
+pub enum EngineError {
+    #[error(
+        "the Docker engine is unreachable ({0}). Start it (on Debian: `sudo ./scripts/ensure-docker.sh`) or set DOCKER_HOST"
+    )]
+    Unreachable(String),
+    #[error("Docker API call `{call}` failed: {message}")]
+    Api { call: String, message: String },
+    #[error("{0}")]
+    Build(String),
+    #[error("{0}")]
+    Bootstrap(String),
+    #[error("{0}")]
+    Service(String),
+    #[error("cannot {action} {path}: {source}")]
+    Io {
+        action: &'static str,
+        path: std::path::PathBuf,
+        source: std::io::Error,
+    },
+}
+
+pub(crate) fn api(call: impl Into<String>) -> impl FnOnce(bollard::errors::Error) -> EngineError {
+    let call = call.into();
+    move |e| EngineError::Api {
+        call,
+        message: e.to_string(),
+    }
+}
+
+/// A connected engine with a negotiated API version.
+#[derive(Clone)]
+pub struct Engine {
+    pub(crate) docker: Docker,
+    api_version: (u32, u32),
+    server_version: String,
+}
+
+impl Engine {
+    /// Connects through DOCKER_HOST or the local socket and negotiates the API version down to
+    /// what the server speaks (engine 20.10 speaks 1.41; Docker 25+ speaks 1.44 and later).
+    pub async fn connect() -> Result<Engine, EngineError> {
+        let docker = Docker::connect_with_local_defaults()
+            .map_err(|e| EngineError::Unreachable(e.to_string()))?;
+        let docker = docker
+            .negotiate_version()
+            .await
+            .map_err(|e| EngineError::Unreachable(e.to_string()))?;
+        let version = docker
+            .version()
+            .await
+            .map_err(|e| EngineError::Unreachable(e.to_string()))?;
+        let api = version.api_version.clone().unwrap_or_default();
+        let mut parts = api.split('.').map(|p| p.parse::<u32>().unwrap_or(0));
+        let api_version = (parts.next().unwrap_or(1), parts.next().unwrap_or(0));
+        Ok(Engine {
+            docker,
+            api_version,
+            server_version: version.version.unwrap_or_default(),
+        })
+    }
+
+    /// The server's API version, e.g. (1, 41).
+    pub fn api_version(&self) -> (u32, u32) {
+        self.api_version
+    }
+
+    pub fn server_version(&self) -> &str {
+        &self.server_version
+    }
+
+    /// Healthcheck `start_interval` arrived with API 1.44; older engines reject it.
+    pub fn supports_start_interval(&self) -> bool {
+        self.api_version >= (1, 44)
+    }
+}
+
+/// Labels identifying an object of `project`.
+pub fn project_labels(project: &str) -> HashMap<String, String> {
+    HashMap::from([(LABEL_PROJECT.to_string(), project.to_string())])
+}
+
+/// A label filter for list calls.
+pub fn project_filter(project: &str) -> HashMap<String, Vec<String>> {
+    HashMap::from([(
+        "label".to_string(),
+        vec![format!("{LABEL_PROJECT}={project}")],
+    )])
+}
