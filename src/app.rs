@@ -6,11 +6,16 @@ use std::path::Path;
 use anyhow::{Context, Result};
 use clap::CommandFactory;
 
-use crate::cli::{Cli, Command, Format};
+use crate::cli::{BuildOptions, Cli, Command, Format, ImagesCommand};
+use crate::compose;
 use crate::config::Settings;
+use crate::engine::Engine;
+use crate::engine::images::CaCertificates;
+use crate::orchestrate::{self, Action, UpInput};
+use crate::output::StderrProgress;
 use crate::output::Style;
 use crate::render::{self, FileChange, RENDER_DIR};
-use crate::secrets::{FileStore, GitGuard, InitOutcome, SecretSource};
+use crate::secrets::{FileStore, GitGuard, InitOutcome, Redactor, SecretSource};
 
 /// Exit code for success.
 pub const EXIT_OK: u8 = 0;
@@ -25,6 +30,18 @@ pub fn run(cli: Cli) -> Result<u8> {
             let out = out.unwrap_or_else(|| cli.root.join(RENDER_DIR));
             render_files(&cli.root, phase, &out, cli.format, style)
         }
+        Command::Images(ImagesCommand::Build { services, build }) => block_on(images_build(
+            &cli.root, &services, &build, cli.format, style,
+        )),
+        Command::Images(ImagesCommand::List) => block_on(images_list(&cli.root, cli.format, style)),
+        Command::Up { phase, build } => block_on(up(&cli.root, phase, &build, cli.format, style)),
+        Command::Down { volumes } => block_on(down(&cli.root, volumes, cli.format, style)),
+        Command::Status => block_on(status(&cli.root, cli.format, style)),
+        Command::Logs {
+            service,
+            follow,
+            tail,
+        } => block_on(logs(&cli.root, &service, follow, tail)),
         Command::Completions { shell } => {
             let mut cmd = Cli::command();
             clap_complete::generate(shell, &mut cmd, "stackctl", &mut std::io::stdout());
@@ -111,6 +128,302 @@ fn render_files(root: &Path, phase: u8, out: &Path, format: Format, style: Style
                 println!("changed services: {}", list.join(", "));
             }
         }
+    }
+    Ok(EXIT_OK)
+}
+
+/// Exit code when the user interrupted a command.
+pub const EXIT_INTERRUPTED: u8 = 130;
+
+fn block_on(fut: impl std::future::Future<Output = Result<u8>>) -> Result<u8> {
+    tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+        .context("starting the async runtime")?
+        .block_on(fut)
+}
+
+fn cas(options: &BuildOptions) -> CaCertificates {
+    let mut cas = if options.no_host_ca {
+        CaCertificates::none()
+    } else {
+        CaCertificates::from_host()
+    };
+    cas.files.extend(options.ca_cert.iter().cloned());
+    cas
+}
+
+async fn images_build(
+    root: &Path,
+    services: &[String],
+    options: &BuildOptions,
+    format: Format,
+    style: Style,
+) -> Result<u8> {
+    let settings = Settings::load(root)?;
+    let stack = compose::load(root, &settings, crate::config::MAX_PHASE)?;
+    if let Some(unknown) = services.iter().find(|s| stack.service(s).is_none()) {
+        anyhow::bail!(
+            "unknown service `{unknown}`; known: {}",
+            stack
+                .services
+                .iter()
+                .map(|s| s.name.as_str())
+                .collect::<Vec<_>>()
+                .join(", ")
+        );
+    }
+    let engine = Engine::connect().await?;
+    let progress = StderrProgress { style };
+    let started = std::time::Instant::now();
+    let ids = orchestrate::ensure_images(
+        &engine,
+        &stack,
+        &cas(options),
+        true,
+        services,
+        options.verbose,
+        &progress,
+    )
+    .await?;
+    let seconds = started.elapsed().as_secs_f64();
+    match format {
+        Format::Json => print_json(&serde_json::json!({ "images": ids, "seconds": seconds }))?,
+        Format::Human => {
+            for (service, id) in &ids {
+                let image = stack
+                    .service(service)
+                    .map(|s| s.image.as_str())
+                    .unwrap_or("");
+                println!(
+                    "  {} {service:<16} {image:<36} {}",
+                    style.good("built"),
+                    &id[..id.len().min(19)]
+                );
+            }
+            println!(
+                "{} {} image(s) in {seconds:.1} s",
+                style.bold("done:"),
+                ids.len()
+            );
+        }
+    }
+    Ok(EXIT_OK)
+}
+
+async fn images_list(root: &Path, format: Format, style: Style) -> Result<u8> {
+    let settings = Settings::load(root)?;
+    let stack = compose::load(root, &settings, crate::config::MAX_PHASE)?;
+    let engine = Engine::connect().await?;
+    let mut rows = Vec::new();
+    for service in &stack.services {
+        let id = engine.image_id(&service.image).await;
+        rows.push(serde_json::json!({
+            "service": service.name,
+            "image": service.image,
+            "present": id.is_some(),
+            "id": id,
+            "recipe": service.build_context.as_ref().map(|p| p.display().to_string()),
+        }));
+    }
+    match format {
+        Format::Json => print_json(&rows)?,
+        Format::Human => {
+            for row in &rows {
+                let present = row["present"].as_bool().unwrap_or(false);
+                println!(
+                    "  {:<16} {:<36} {}",
+                    row["service"].as_str().unwrap_or(""),
+                    row["image"].as_str().unwrap_or(""),
+                    if present {
+                        style.good("present")
+                    } else {
+                        style.warn("missing (stackctl images build)")
+                    }
+                );
+            }
+        }
+    }
+    Ok(EXIT_OK)
+}
+
+async fn up(
+    root: &Path,
+    phase: u8,
+    options: &BuildOptions,
+    format: Format,
+    style: Style,
+) -> Result<u8> {
+    let settings = Settings::load(root)?;
+    let secrets = FileStore::new(root).load(&settings.principals())?;
+    let rendered_dir = root.join(RENDER_DIR);
+    let plan = render::plan(&settings, &secrets, phase)?;
+    render::write(&plan, &rendered_dir)?;
+    let stack = compose::load(root, &settings, phase)?;
+    let engine = Engine::connect().await?;
+    let progress = StderrProgress { style };
+    let redactor = Redactor::new(&secrets);
+    let cas = cas(options);
+    let input = UpInput {
+        settings: &settings,
+        secrets: &secrets,
+        stack: &stack,
+        rendered_dir: &rendered_dir,
+        cas: &cas,
+        redactor: &redactor,
+        verbose: options.verbose,
+    };
+    let report = tokio::select! {
+        report = orchestrate::up(&engine, &input, &progress) => report?,
+        _ = tokio::signal::ctrl_c() => {
+            eprintln!("interrupted: containers already started keep running; run `stackctl up` again to finish or `stackctl down` to remove them");
+            return Ok(EXIT_INTERRUPTED);
+        }
+    };
+    let state = orchestrate::state_file(root);
+    crate::fsutil::write_atomic(
+        &state,
+        serde_json::to_string_pretty(&serde_json::json!({ "phase": phase }))?.as_bytes(),
+        0o600,
+        false,
+    )
+    .with_context(|| format!("writing {}", state.display()))?;
+    match format {
+        Format::Json => print_json(&report)?,
+        Format::Human => {
+            println!(
+                "{} phase {} in {:.1} s (Docker API {})",
+                style.bold("stack up:"),
+                report.phase,
+                report.seconds,
+                report.api_version
+            );
+            for s in &report.services {
+                let action = match s.action {
+                    Action::Created => style.good("created  "),
+                    Action::Recreated => style.warn("recreated"),
+                    Action::Unchanged => style.dim("unchanged"),
+                };
+                println!(
+                    "  {action} {:<16} {:<8} {:>6.1} s",
+                    s.service, s.health, s.seconds
+                );
+            }
+            for step in &report.steps {
+                println!("  {} {step}", style.dim("-"));
+            }
+            println!("{}", style.bold("endpoints:"));
+            for (name, url) in &report.endpoints {
+                println!("  {name:<24} {url}");
+            }
+        }
+    }
+    Ok(EXIT_OK)
+}
+
+async fn down(root: &Path, volumes: bool, format: Format, style: Style) -> Result<u8> {
+    let settings = Settings::load(root)?;
+    let engine = Engine::connect().await?;
+    let report = orchestrate::down(&engine, &settings.project, volumes).await?;
+    let _ = std::fs::remove_file(orchestrate::state_file(root));
+    match format {
+        Format::Json => print_json(&report)?,
+        Format::Human => {
+            println!(
+                "{} {} container(s), {} network(s), {} volume(s){}",
+                style.bold("removed"),
+                report.containers.len(),
+                report.networks.len(),
+                report.volumes.len(),
+                if volumes {
+                    ""
+                } else {
+                    " (volumes kept; --volumes removes them)"
+                }
+            );
+        }
+    }
+    Ok(EXIT_OK)
+}
+
+async fn status(root: &Path, format: Format, style: Style) -> Result<u8> {
+    let settings = Settings::load(root)?;
+    let engine = Engine::connect().await?;
+    let containers = engine.project_containers(&settings.project).await?;
+    let phase = std::fs::read_to_string(orchestrate::state_file(root))
+        .ok()
+        .and_then(|t| serde_json::from_str::<serde_json::Value>(&t).ok())
+        .and_then(|v| v["phase"].as_u64());
+    match format {
+        Format::Json => {
+            let rows: Vec<_> = containers
+                .iter()
+                .map(|c| serde_json::json!({"service": c.service, "container": c.name, "state": c.state, "health": c.health, "ports": c.ports}))
+                .collect();
+            print_json(&serde_json::json!({ "phase": phase, "services": rows }))?
+        }
+        Format::Human => {
+            match phase {
+                Some(p) => println!("{} phase {p}", style.bold("stack:")),
+                None if containers.is_empty() => {
+                    println!("{} not running (`stackctl up`)", style.bold("stack:"))
+                }
+                None => println!(
+                    "{} phase unknown (not brought up by this checkout)",
+                    style.bold("stack:")
+                ),
+            }
+            for c in &containers {
+                let health = c.health.clone().unwrap_or_else(|| "-".into());
+                let health = match health.as_str() {
+                    "healthy" => style.good(&health),
+                    "starting" | "-" => style.dim(&health),
+                    _ => style.warn(&health),
+                };
+                println!(
+                    "  {:<16} {:<8} {:<10} {}",
+                    c.service,
+                    c.state,
+                    health,
+                    c.ports.join(", ")
+                );
+            }
+        }
+    }
+    Ok(EXIT_OK)
+}
+
+async fn logs(root: &Path, service: &str, follow: bool, tail: usize) -> Result<u8> {
+    let settings = Settings::load(root)?;
+    // Values to redact; a broken secret store still lets logs through, all the more redacted.
+    let redactor = FileStore::new(root)
+        .load(&settings.principals())
+        .map(|s| Redactor::new(&s))
+        .unwrap_or_default();
+    let engine = Engine::connect().await?;
+    let containers = engine.project_containers(&settings.project).await?;
+    let Some(container) = containers.iter().find(|c| c.service == service) else {
+        anyhow::bail!(
+            "no container for service `{service}` in project {}; running: {}",
+            settings.project,
+            containers
+                .iter()
+                .map(|c| c.service.as_str())
+                .collect::<Vec<_>>()
+                .join(", ")
+        );
+    };
+    if follow {
+        let mut out = std::io::stdout();
+        engine
+            .follow_logs(&container.id, tail, |chunk| {
+                let _ = out.write_all(redactor.redact(chunk).as_bytes());
+                let _ = out.flush();
+            })
+            .await?;
+    } else {
+        let text = engine.logs(&container.id, Some(tail)).await?;
+        print!("{}", redactor.redact(&text));
     }
     Ok(EXIT_OK)
 }

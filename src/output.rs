@@ -45,3 +45,14 @@ impl Style {
         self.paint("1", text)
     }
 }
+
+/// Progress lines on stderr, `[subject] message`, while images build and services start.
+pub struct StderrProgress {
+    pub style: Style,
+}
+
+impl crate::engine::images::Progress for StderrProgress {
+    fn line(&self, subject: &str, message: &str) {
+        eprintln!("{} {message}", self.style.dim(&format!("[{subject}]")));
+    }
+}

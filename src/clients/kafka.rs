@@ -1,0 +1,327 @@
+//! Kafka through librdkafka (rdkafka): login probes that recognise the broker's actual refusal,
+//! explicit topic creation, topic configs, and produce/consume for the round-trip checks.
+
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+use rdkafka::admin::{AdminClient, AdminOptions, NewTopic, ResourceSpecifier, TopicReplication};
+use rdkafka::client::ClientContext;
+use rdkafka::config::ClientConfig;
+use rdkafka::consumer::{BaseConsumer, Consumer, ConsumerContext};
+use rdkafka::error::{KafkaError, RDKafkaErrorCode};
+use rdkafka::message::Message;
+use rdkafka::producer::{FutureProducer, FutureRecord, ProducerContext};
+use rdkafka::util::Timeout;
+
+use super::Login;
+
+/// How a client presents itself to the broker.
+#[derive(Debug, Clone)]
+pub enum Security {
+    Sasl(Login),
+    /// No SASL at all: what a misconfigured client does.
+    Plaintext,
+}
+
+/// (error code, reason) pairs, in the order librdkafka reported them.
+pub type ErrorLog = Vec<(Option<RDKafkaErrorCode>, String)>;
+
+/// Errors librdkafka reported through the client context.
+#[derive(Clone, Default)]
+pub struct Collected {
+    errors: Arc<Mutex<ErrorLog>>,
+}
+
+impl Collected {
+    pub fn snapshot(&self) -> ErrorLog {
+        self.errors.lock().map(|e| e.clone()).unwrap_or_default()
+    }
+}
+
+impl ClientContext for Collected {
+    fn error(&self, error: KafkaError, reason: &str) {
+        if let Ok(mut errors) = self.errors.lock() {
+            errors.push((error.rdkafka_error_code(), reason.to_string()));
+        }
+    }
+
+    // Errors are collected and judged by the caller; librdkafka's own logging would print
+    // connection noise (never credentials) on stderr.
+    fn log(&self, _level: rdkafka::config::RDKafkaLogLevel, _fac: &str, _message: &str) {}
+}
+
+impl ConsumerContext for Collected {}
+
+impl ProducerContext for Collected {
+    type DeliveryOpaque = ();
+    fn delivery(&self, _: &rdkafka::message::DeliveryResult<'_>, _: Self::DeliveryOpaque) {}
+}
+
+/// How a login attempt ended.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum LoginOutcome {
+    /// Metadata was fetched: the broker accepted the client.
+    Accepted,
+    /// The broker answered the SASL handshake with an authentication failure.
+    AuthenticationFailed(String),
+    /// The broker closed the connection during the handshake (what a SASL listener does to a
+    /// client that does not speak SASL).
+    DisconnectedDuringHandshake(String),
+    /// Nothing conclusive within the time bound.
+    Inconclusive(String),
+}
+
+#[derive(Debug, Clone)]
+pub struct Kafka {
+    pub bootstrap: String,
+}
+
+/// Topic to create explicitly.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct TopicSpec {
+    pub name: String,
+    pub partitions: i32,
+    pub replication: i32,
+    pub compacted: bool,
+}
+
+impl Kafka {
+    pub fn new(bootstrap: impl Into<String>) -> Kafka {
+        Kafka {
+            bootstrap: bootstrap.into(),
+        }
+    }
+
+    fn config(&self, security: &Security) -> ClientConfig {
+        let mut cfg = ClientConfig::new();
+        cfg.set("bootstrap.servers", &self.bootstrap)
+            .set("socket.connection.setup.timeout.ms", "5000")
+            .set("reconnect.backoff.max.ms", "1000");
+        match security {
+            Security::Sasl(login) => {
+                cfg.set("security.protocol", "SASL_PLAINTEXT")
+                    .set("sasl.mechanism", "PLAIN")
+                    .set("sasl.username", &login.user)
+                    .set("sasl.password", login.password.expose());
+            }
+            Security::Plaintext => {
+                cfg.set("security.protocol", "PLAINTEXT");
+            }
+        }
+        cfg
+    }
+
+    /// Tries to log in and fetch metadata within `bound`, then classifies what the broker did.
+    pub async fn login(&self, security: &Security, bound: Duration) -> LoginOutcome {
+        let cfg = self.config(security);
+        tokio::task::spawn_blocking(move || login_blocking(cfg, bound))
+            .await
+            .unwrap_or_else(|e| LoginOutcome::Inconclusive(format!("probe task failed: {e}")))
+    }
+
+    fn admin(&self, login: &Login) -> Result<AdminClient<Collected>, KafkaError> {
+        self.config(&Security::Sasl(login.clone()))
+            .create_with_context(Collected::default())
+    }
+
+    /// Creates topics that do not exist yet; existing ones are left alone.
+    pub async fn create_topics(
+        &self,
+        login: &Login,
+        topics: &[TopicSpec],
+    ) -> Result<Vec<String>, String> {
+        let admin = self.admin(login).map_err(|e| e.to_string())?;
+        let compact = [("cleanup.policy", "compact")];
+        let new: Vec<NewTopic> = topics
+            .iter()
+            .map(|t| {
+                let topic = NewTopic::new(
+                    &t.name,
+                    t.partitions,
+                    TopicReplication::Fixed(t.replication),
+                );
+                if t.compacted {
+                    compact.iter().fold(topic, |topic, (k, v)| topic.set(k, v))
+                } else {
+                    topic
+                }
+            })
+            .collect();
+        let options =
+            AdminOptions::new().operation_timeout(Some(Timeout::After(Duration::from_secs(15))));
+        let results = tokio::time::timeout(
+            Duration::from_secs(30),
+            admin.create_topics(new.iter(), &options),
+        )
+        .await
+        .map_err(|_| "creating topics timed out after 30 s".to_string())?
+        .map_err(|e| e.to_string())?;
+        let mut created = Vec::new();
+        for result in results {
+            match result {
+                Ok(name) => created.push(name),
+                Err((_, RDKafkaErrorCode::TopicAlreadyExists)) => {}
+                Err((name, code)) => return Err(format!("topic {name}: {code}")),
+            }
+        }
+        Ok(created)
+    }
+
+    /// `cleanup.policy` of each topic (None: the topic does not exist).
+    pub async fn cleanup_policies(
+        &self,
+        login: &Login,
+        topics: &[&str],
+    ) -> Result<Vec<Option<String>>, String> {
+        let admin = self.admin(login).map_err(|e| e.to_string())?;
+        let specs: Vec<ResourceSpecifier> =
+            topics.iter().map(|t| ResourceSpecifier::Topic(t)).collect();
+        let options =
+            AdminOptions::new().request_timeout(Some(Timeout::After(Duration::from_secs(10))));
+        let results = tokio::time::timeout(
+            Duration::from_secs(15),
+            admin.describe_configs(specs.iter(), &options),
+        )
+        .await
+        .map_err(|_| "describing topic configs timed out".to_string())?
+        .map_err(|e| e.to_string())?;
+        Ok(results
+            .into_iter()
+            .map(|r| {
+                r.ok().and_then(|resource| {
+                    resource
+                        .entry_map()
+                        .get("cleanup.policy")
+                        .and_then(|e| e.value.clone())
+                })
+            })
+            .collect())
+    }
+
+    /// Produces `values` to `topic` and waits for every acknowledgement (bounded by `bound`).
+    pub async fn produce(
+        &self,
+        login: &Login,
+        topic: &str,
+        values: &[String],
+        bound: Duration,
+    ) -> Result<(), String> {
+        let mut cfg = self.config(&Security::Sasl(login.clone()));
+        cfg.set("message.timeout.ms", bound.as_millis().to_string())
+            .set("topic.metadata.propagation.max.ms", "2000")
+            .set("linger.ms", "5");
+        let producer: FutureProducer<Collected> = cfg
+            .create_with_context(Collected::default())
+            .map_err(|e| e.to_string())?;
+        let sends = values.iter().map(|v| {
+            producer.send(
+                FutureRecord::<(), String>::to(topic).payload(v),
+                Timeout::After(bound),
+            )
+        });
+        for result in futures_util::future::join_all(sends).await {
+            result.map_err(|(e, _)| e.to_string())?;
+        }
+        Ok(())
+    }
+
+    /// Reads `topic` from the beginning with a fresh group until `matches` values were seen
+    /// (or `bound` passed); returns how many matched.
+    pub async fn consume_matching(
+        &self,
+        login: &Login,
+        topic: &str,
+        group: &str,
+        wanted: usize,
+        matches: impl Fn(&str) -> bool + Send + 'static,
+        bound: Duration,
+    ) -> Result<usize, String> {
+        let mut cfg = self.config(&Security::Sasl(login.clone()));
+        cfg.set("group.id", group)
+            .set("auto.offset.reset", "earliest")
+            .set("enable.auto.commit", "false");
+        let topic = topic.to_string();
+        tokio::task::spawn_blocking(move || {
+            let consumer: BaseConsumer<Collected> = cfg
+                .create_with_context(Collected::default())
+                .map_err(|e| e.to_string())?;
+            consumer.subscribe(&[&topic]).map_err(|e| e.to_string())?;
+            let deadline = Instant::now() + bound;
+            let mut seen = 0;
+            while seen < wanted && Instant::now() < deadline {
+                if let Some(message) = consumer.poll(Duration::from_millis(200)) {
+                    let message = message.map_err(|e| e.to_string())?;
+                    if let Some(Ok(text)) = message.payload_view::<str>()
+                        && matches(text)
+                    {
+                        seen += 1;
+                    }
+                }
+            }
+            Ok(seen)
+        })
+        .await
+        .map_err(|e| e.to_string())?
+    }
+}
+
+fn login_blocking(cfg: ClientConfig, bound: Duration) -> LoginOutcome {
+    let consumer: BaseConsumer<Collected> = match cfg.create_with_context(Collected::default()) {
+        Ok(c) => c,
+        Err(e) => return LoginOutcome::Inconclusive(e.to_string()),
+    };
+    let deadline = Instant::now() + bound;
+    loop {
+        let remaining = deadline.saturating_duration_since(Instant::now());
+        let attempt = consumer.fetch_metadata(None, remaining.min(Duration::from_millis(500)));
+        if attempt.is_ok() {
+            return LoginOutcome::Accepted;
+        }
+        // Serve callbacks so the context sees the errors librdkafka raised.
+        let _ = consumer.poll(Duration::from_millis(50));
+        let errors = consumer.context().snapshot();
+        if let Some((_, reason)) = errors
+            .iter()
+            .find(|(code, _)| *code == Some(RDKafkaErrorCode::Authentication))
+        {
+            return LoginOutcome::AuthenticationFailed(reason.clone());
+        }
+        if let Some((_, reason)) = errors
+            .iter()
+            .find(|(_, reason)| is_handshake_disconnect(reason))
+        {
+            return LoginOutcome::DisconnectedDuringHandshake(reason.clone());
+        }
+        if Instant::now() >= deadline {
+            let last = errors
+                .last()
+                .map(|(_, r)| r.clone())
+                .unwrap_or_else(|| "no error reported".into());
+            return LoginOutcome::Inconclusive(format!(
+                "no answer within {} ms ({last})",
+                bound.as_millis()
+            ));
+        }
+    }
+}
+
+/// librdkafka's words when the broker drops a connection before the API-version exchange
+/// completes, which is what a SASL listener does to a PLAINTEXT client.
+fn is_handshake_disconnect(reason: &str) -> bool {
+    reason.contains("Disconnected while requesting ApiVersion")
+        || reason.contains("incorrect security.protocol configuration")
+        || (reason.contains("Disconnected") && reason.contains("APIVERSION_QUERY"))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn recognises_handshake_disconnects() {
+        assert!(is_handshake_disconnect(
+            "localhost:19092/bootstrap: Disconnected while requesting ApiVersion: might be caused by incorrect security.protocol configuration"
+        ));
+        assert!(!is_handshake_disconnect("Connection refused"));
+    }
+}

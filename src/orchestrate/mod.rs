@@ -1,0 +1,390 @@
+//! `up`, `down`, `status` and `images build`: the compose model driven through the engine.
+//!
+//! `up` is incremental: each container carries a hash of everything that defines it (service
+//! definition, image ID, the bytes of its files); an unchanged, running container is kept.
+
+mod health;
+mod post;
+
+use std::collections::{BTreeMap, HashMap};
+use std::path::{Path, PathBuf};
+use std::time::{Duration, Instant};
+
+use serde::Serialize;
+use sha2::{Digest, Sha256};
+
+use crate::compose::{Service, Stack};
+use crate::config::Settings;
+use crate::engine::containers::ProjectContainer;
+use crate::engine::images::{BuildRequest, CaCertificates, Progress};
+use crate::engine::{Engine, EngineError};
+use crate::secrets::{Redactor, SecretSet};
+
+pub use post::{TopicPlan, topic_plan};
+
+#[derive(Debug, thiserror::Error)]
+pub enum UpError {
+    #[error(transparent)]
+    Engine(#[from] EngineError),
+    #[error("{service}: {message}")]
+    Service { service: String, message: String },
+    #[error("{0}")]
+    Step(String),
+}
+
+/// What `up` did to one service.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum Action {
+    Created,
+    Recreated,
+    Unchanged,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct ServiceReport {
+    pub service: String,
+    pub action: Action,
+    pub health: String,
+    pub seconds: f64,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct UpReport {
+    pub phase: u8,
+    pub services: Vec<ServiceReport>,
+    pub steps: Vec<String>,
+    pub endpoints: BTreeMap<String, String>,
+    pub seconds: f64,
+    pub api_version: String,
+}
+
+/// Everything `up` needs, computed upstream.
+pub struct UpInput<'a> {
+    pub settings: &'a Settings,
+    pub secrets: &'a SecretSet,
+    pub stack: &'a Stack,
+    pub rendered_dir: &'a Path,
+    pub cas: &'a CaCertificates,
+    pub redactor: &'a Redactor,
+    pub verbose: bool,
+}
+
+/// Builds (or finds, or pulls) every image of the stack. Returns image IDs by service.
+pub async fn ensure_images(
+    engine: &Engine,
+    stack: &Stack,
+    cas: &CaCertificates,
+    force_build: bool,
+    only: &[String],
+    verbose: bool,
+    progress: &dyn Progress,
+) -> Result<BTreeMap<String, String>, UpError> {
+    let mut ids = BTreeMap::new();
+    let order = build_order(stack);
+    let mut base_checked = false;
+    for service in order {
+        if !only.is_empty() && !only.contains(&service.name) {
+            continue;
+        }
+        if !force_build && let Some(id) = engine.image_id(&service.image).await {
+            ids.insert(service.name.clone(), id);
+            continue;
+        }
+        if service.build_context.is_none()
+            && engine.try_pull(&service.image, progress).await
+            && let Some(id) = engine.image_id(&service.image).await
+        {
+            ids.insert(service.name.clone(), id);
+            continue;
+        }
+        let Some(context) = &service.build_context else {
+            return Err(UpError::Service {
+                service: service.name.clone(),
+                message: format!(
+                    "image {} is not present and could not be pulled, and the service has no recipe; pull it or set services.{}.build: true",
+                    service.image, service.name
+                ),
+            });
+        };
+        if !base_checked {
+            engine.ensure_base(progress).await?;
+            base_checked = true;
+        }
+        progress.line(
+            &service.name,
+            &format!("building {} from {}", service.image, context.display()),
+        );
+        let started = Instant::now();
+        let args: HashMap<String, String> = service.build_args.clone().into_iter().collect();
+        let request = BuildRequest {
+            service: &service.name,
+            context,
+            tag: &service.image,
+            build_args: &args,
+            cas,
+            verbose,
+        };
+        let id = engine.build(&request, progress).await?;
+        progress.line(
+            &service.name,
+            &format!(
+                "built {} in {:.1} s",
+                service.image,
+                started.elapsed().as_secs_f64()
+            ),
+        );
+        ids.insert(service.name.clone(), id);
+    }
+    Ok(ids)
+}
+
+/// Recipes whose Dockerfile builds FROM another service's image come after that service.
+fn build_order(stack: &Stack) -> Vec<&Service> {
+    let from_images = |s: &Service| -> Vec<String> {
+        let Some(context) = &s.build_context else {
+            return Vec::new();
+        };
+        let text = std::fs::read_to_string(context.join("Dockerfile")).unwrap_or_default();
+        let mut args: BTreeMap<String, String> = BTreeMap::new();
+        let mut froms = Vec::new();
+        for line in text.lines().map(str::trim) {
+            if let Some(arg) = line.strip_prefix("ARG ")
+                && let Some((k, v)) = arg.split_once('=')
+            {
+                args.insert(k.trim().to_string(), v.trim().to_string());
+            }
+            if let Some(from) = line.strip_prefix("FROM ") {
+                let mut image = from.split_whitespace().next().unwrap_or("").to_string();
+                for (k, v) in args.iter().chain(s.build_args.iter()) {
+                    image = image.replace(&format!("${{{k}}}"), v);
+                }
+                froms.push(image);
+            }
+        }
+        froms
+    };
+    let mut ordered: Vec<&Service> = Vec::new();
+    let mut pending: Vec<&Service> = stack.services.iter().collect();
+    while !pending.is_empty() {
+        let before = pending.len();
+        pending.retain(|s| {
+            let deps_done = from_images(s).iter().all(|img| {
+                stack
+                    .services
+                    .iter()
+                    .filter(|o| &o.image == img && o.name != s.name)
+                    .all(|o| ordered.iter().any(|d| d.name == o.name))
+            });
+            if deps_done {
+                ordered.push(s);
+            }
+            !deps_done
+        });
+        if pending.len() == before {
+            ordered.append(&mut pending);
+        }
+    }
+    ordered
+}
+
+/// The hash that decides whether a container must be recreated.
+pub fn config_hash(service: &Service, image_id: &str) -> Result<String, EngineError> {
+    let mut hasher = Sha256::new();
+    hasher.update(format!("{service:?}").as_bytes());
+    hasher.update(image_id.as_bytes());
+    for file in &service.files {
+        let data = std::fs::read(&file.source).map_err(|source| EngineError::Io {
+            action: "read rendered file",
+            path: file.source.clone(),
+            source,
+        })?;
+        hasher.update(file.target.as_bytes());
+        hasher.update(Sha256::digest(&data));
+    }
+    Ok(hex::encode(hasher.finalize()))
+}
+
+/// Brings the stack to the desired state, wave by wave, then runs the post-start steps.
+pub async fn up(
+    engine: &Engine,
+    input: &UpInput<'_>,
+    progress: &dyn Progress,
+) -> Result<UpReport, UpError> {
+    let started = Instant::now();
+    let stack = input.stack;
+    let images = ensure_images(
+        engine,
+        stack,
+        input.cas,
+        false,
+        &[],
+        input.verbose,
+        progress,
+    )
+    .await?;
+    for network in &stack.networks {
+        engine.ensure_network(&stack.project, network).await?;
+    }
+    for volume in &stack.volumes {
+        engine.ensure_volume(&stack.project, volume).await?;
+    }
+    let existing = engine.project_containers(&stack.project).await?;
+    // Containers of services that the compose file no longer has.
+    for c in existing
+        .iter()
+        .filter(|c| stack.service(&c.service).is_none())
+    {
+        progress.line(&c.service, "removing: no longer in the compose file");
+        engine.remove(&c.id).await?;
+    }
+    let mut reports = Vec::new();
+    let mut steps = Vec::new();
+    for wave in stack.start_waves() {
+        let futures = wave.iter().map(|service| {
+            bring_up(
+                engine,
+                stack,
+                service,
+                &images,
+                &existing,
+                input.redactor,
+                progress,
+            )
+        });
+        let results = futures_util::future::join_all(futures).await;
+        for result in results {
+            reports.push(result?);
+        }
+        // Post-start steps of this wave, before dependents start.
+        for service in &wave {
+            let done = post::after_healthy(&service.name, input, progress).await?;
+            steps.extend(done);
+        }
+    }
+    let mut endpoints = BTreeMap::new();
+    let s = input.settings;
+    endpoints.insert(
+        "kafka (SASL_PLAINTEXT)".into(),
+        format!("localhost:{}", s.kafka.host_port),
+    );
+    endpoints.insert(
+        "schema-registry".into(),
+        format!(
+            "http://localhost:{}/apis/ccompat/v7",
+            s.schema_registry.host_port
+        ),
+    );
+    endpoints.insert(
+        "connect".into(),
+        format!("http://localhost:{}", s.connect.host_port),
+    );
+    endpoints.insert(
+        "clickhouse (HTTP)".into(),
+        format!("http://localhost:{}", s.clickhouse.host_http_port),
+    );
+    let (major, minor) = engine.api_version();
+    Ok(UpReport {
+        phase: stack.phase,
+        services: reports,
+        steps,
+        endpoints,
+        seconds: started.elapsed().as_secs_f64(),
+        api_version: format!("{major}.{minor}"),
+    })
+}
+
+async fn bring_up(
+    engine: &Engine,
+    stack: &Stack,
+    service: &Service,
+    images: &BTreeMap<String, String>,
+    existing: &[ProjectContainer],
+    redactor: &Redactor,
+    progress: &dyn Progress,
+) -> Result<ServiceReport, UpError> {
+    let started = Instant::now();
+    let image_id = images.get(&service.name).cloned().unwrap_or_default();
+    let hash = config_hash(service, &image_id)?;
+    let current = existing.iter().find(|c| c.service == service.name);
+    let action = match current {
+        Some(c) if c.hash == hash && c.state == "running" => Action::Unchanged,
+        Some(c) => {
+            progress.line(
+                &service.name,
+                if c.hash == hash {
+                    "restarting (was not running)"
+                } else {
+                    "recreating: its definition or files changed"
+                },
+            );
+            engine.remove(&c.id).await?;
+            Action::Recreated
+        }
+        None => Action::Created,
+    };
+    let id = match (action, current) {
+        (Action::Unchanged, Some(c)) => c.id.clone(),
+        _ => {
+            let id = engine.create_service(stack, service, &hash).await?;
+            if let Err(e) = engine.start(&id).await {
+                return Err(UpError::Service {
+                    service: service.name.clone(),
+                    message: health::explain_start_failure(&e.to_string(), service),
+                });
+            }
+            progress.line(&service.name, "started");
+            id
+        }
+    };
+    let health = health::wait_healthy(engine, service, &id, redactor, progress).await?;
+    Ok(ServiceReport {
+        service: service.name.clone(),
+        action,
+        health,
+        seconds: started.elapsed().as_secs_f64(),
+    })
+}
+
+/// What `down` removed.
+#[derive(Debug, Clone, Serialize)]
+pub struct DownReport {
+    pub containers: Vec<String>,
+    pub networks: Vec<String>,
+    pub volumes: Vec<String>,
+}
+
+/// Removes the project's containers and networks (found by label); volumes too when asked.
+pub async fn down(engine: &Engine, project: &str, volumes: bool) -> Result<DownReport, UpError> {
+    let containers = engine.project_containers(project).await?;
+    let removals = containers.iter().map(|c| engine.remove(&c.id));
+    for result in futures_util::future::join_all(removals).await {
+        result?;
+    }
+    let networks = engine.remove_project_networks(project).await?;
+    let volumes = if volumes {
+        engine.remove_project_volumes(project).await?
+    } else {
+        Vec::new()
+    };
+    Ok(DownReport {
+        containers: containers.into_iter().map(|c| c.name).collect(),
+        networks,
+        volumes,
+    })
+}
+
+/// Where `up` records the phase it brought the stack to.
+pub fn state_file(root: &Path) -> PathBuf {
+    root.join(".stackctl/state.json")
+}
+
+/// Bound for waiting on one service: its start period plus all its retries.
+pub fn health_bound(service: &Service) -> Duration {
+    let ns = service
+        .healthcheck
+        .as_ref()
+        .map(|h| h.start_period_ns + h.interval_ns.saturating_mul(h.retries))
+        .unwrap_or(60_000_000_000);
+    Duration::from_nanos(ns.clamp(10_000_000_000, 600_000_000_000) as u64)
+}
