@@ -45,9 +45,13 @@ impl ClientContext for Collected {
         }
     }
 
-    // Errors are collected and judged by the caller; librdkafka's own logging would print
-    // connection noise (never credentials) on stderr.
-    fn log(&self, _level: rdkafka::config::RDKafkaLogLevel, _fac: &str, _message: &str) {}
+    // Log lines are collected with the errors (librdkafka reports some transport failures only
+    // there) and judged by the caller instead of going to stderr.
+    fn log(&self, _level: rdkafka::config::RDKafkaLogLevel, fac: &str, message: &str) {
+        if let Ok(mut errors) = self.errors.lock() {
+            errors.push((None, format!("{fac}: {message}")));
+        }
+    }
 }
 
 impl ConsumerContext for Collected {}
@@ -105,7 +109,11 @@ impl Kafka {
                     .set("sasl.password", login.password.expose());
             }
             Security::Plaintext => {
-                cfg.set("security.protocol", "PLAINTEXT");
+                // librdkafka reports a dropped connection only in its broker log, so the probe
+                // of a client without SASL listens to that log.
+                cfg.set("security.protocol", "PLAINTEXT")
+                    .set("debug", "broker")
+                    .set_log_level(rdkafka::config::RDKafkaLogLevel::Debug);
             }
         }
         cfg
@@ -195,6 +203,36 @@ impl Kafka {
                         .and_then(|e| e.value.clone())
                 })
             })
+            .collect())
+    }
+
+    /// Values of `keys` in the broker's effective configuration.
+    pub async fn broker_config(
+        &self,
+        login: &Login,
+        node_id: i32,
+        keys: &[&str],
+    ) -> Result<Vec<Option<String>>, String> {
+        let admin = self.admin(login).map_err(|e| e.to_string())?;
+        let spec = [ResourceSpecifier::Broker(node_id)];
+        let options =
+            AdminOptions::new().request_timeout(Some(Timeout::After(Duration::from_secs(10))));
+        let results = tokio::time::timeout(
+            Duration::from_secs(15),
+            admin.describe_configs(spec.iter(), &options),
+        )
+        .await
+        .map_err(|_| "describing the broker config timed out".to_string())?
+        .map_err(|e| e.to_string())?;
+        let resource = results
+            .into_iter()
+            .next()
+            .ok_or("no config returned")?
+            .map_err(|e| e.to_string())?;
+        let map = resource.entry_map();
+        Ok(keys
+            .iter()
+            .map(|k| map.get(k).and_then(|e| e.value.clone()))
             .collect())
     }
 
@@ -305,12 +343,16 @@ fn login_blocking(cfg: ClientConfig, bound: Duration) -> LoginOutcome {
     }
 }
 
-/// librdkafka's words when the broker drops a connection before the API-version exchange
-/// completes, which is what a SASL listener does to a PLAINTEXT client.
+/// What librdkafka logs when a live broker drops the connection during the handshake. A SASL
+/// listener answers ApiVersions (allowed before authentication) and then closes the connection on
+/// the first other request ("Unexpected Kafka request of type METADATA during SASL handshake" in
+/// the broker log): the client sees the peer close it while it is UP, before any metadata.
+/// A broker that is not there at all gives "Connection refused" instead, which does not match.
 fn is_handshake_disconnect(reason: &str) -> bool {
     reason.contains("Disconnected while requesting ApiVersion")
         || reason.contains("incorrect security.protocol configuration")
-        || (reason.contains("Disconnected") && reason.contains("APIVERSION_QUERY"))
+        || (reason.contains("connection closed by peer")
+            && (reason.contains("in state UP") || reason.contains("in state APIVERSION_QUERY")))
 }
 
 #[cfg(test)]
@@ -320,8 +362,13 @@ mod tests {
     #[test]
     fn recognises_handshake_disconnects() {
         assert!(is_handshake_disconnect(
+            "FAIL: [thrd:localhost:19092/bootstrap]: localhost:19092/bootstrap: Disconnected: connection closed by peer: receive 0 after POLLIN (after 0ms in state UP)"
+        ));
+        assert!(is_handshake_disconnect(
             "localhost:19092/bootstrap: Disconnected while requesting ApiVersion: might be caused by incorrect security.protocol configuration"
         ));
-        assert!(!is_handshake_disconnect("Connection refused"));
+        assert!(!is_handshake_disconnect(
+            "FAIL: localhost:19092/bootstrap: Connect to ipv4#127.0.0.1:19092 failed: Connection refused (after 0ms in state CONNECT)"
+        ));
     }
 }

@@ -8,6 +8,9 @@ pub mod schema_registry;
 
 use std::time::Duration;
 
+use crate::config::{ClickHouseRole, KafkaRole, Principal, Settings};
+use crate::secrets::SecretSet;
+
 /// The default bound for one HTTP call to a local service.
 pub const HTTP_TIMEOUT: Duration = Duration::from_secs(10);
 
@@ -16,6 +19,29 @@ pub const HTTP_TIMEOUT: Duration = Duration::from_secs(10);
 pub struct Login {
     pub user: String,
     pub password: crate::secrets::Secret,
+}
+
+impl Login {
+    /// The Kafka principal of `role` with its secret.
+    pub fn kafka(settings: &Settings, secrets: &SecretSet, role: KafkaRole) -> Option<Login> {
+        Self::of(settings.kafka_principal(role), secrets)
+    }
+
+    /// The ClickHouse user of `role` with its secret.
+    pub fn clickhouse(
+        settings: &Settings,
+        secrets: &SecretSet,
+        role: ClickHouseRole,
+    ) -> Option<Login> {
+        Self::of(settings.clickhouse_principal(role), secrets)
+    }
+
+    fn of(principal: Principal, secrets: &SecretSet) -> Option<Login> {
+        secrets.get(&principal).map(|s| Login {
+            user: principal.user().to_string(),
+            password: s.clone(),
+        })
+    }
 }
 
 impl std::fmt::Debug for Login {

@@ -76,6 +76,36 @@ impl Engine {
             .and_then(|i| i.id)
     }
 
+    /// Every string an image carries in its config and history (env, cmd, labels, build steps),
+    /// for the hygiene check that no secret was baked in.
+    pub async fn image_strings(&self, image: &str) -> Result<Vec<String>, EngineError> {
+        let inspect = self
+            .docker
+            .inspect_image(image)
+            .await
+            .map_err(api(format!("inspect image {image}")))?;
+        let mut out = Vec::new();
+        if let Some(config) = inspect.config {
+            out.extend(config.env.unwrap_or_default());
+            out.extend(config.cmd.unwrap_or_default());
+            out.extend(config.entrypoint.unwrap_or_default());
+            out.extend(
+                config
+                    .labels
+                    .unwrap_or_default()
+                    .into_iter()
+                    .map(|(k, v)| format!("{k}={v}")),
+            );
+        }
+        let history = self
+            .docker
+            .image_history(image)
+            .await
+            .map_err(api(format!("read history of {image}")))?;
+        out.extend(history.into_iter().map(|h| h.created_by));
+        Ok(out)
+    }
+
     /// Tries to pull `image`; Ok(false) when the registry is unreachable or does not have it.
     pub async fn try_pull(&self, image: &str, progress: &dyn Progress) -> bool {
         let (repo, tag) = image.rsplit_once(':').unwrap_or((image, "latest"));

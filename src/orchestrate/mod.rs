@@ -388,3 +388,29 @@ pub fn health_bound(service: &Service) -> Duration {
         .unwrap_or(60_000_000_000);
     Duration::from_nanos(ns.clamp(10_000_000_000, 600_000_000_000) as u64)
 }
+
+/// Recreates one service's container as `service` describes it (which may differ from the
+/// compose file) and waits until it is healthy. Used by tests that break the stack on purpose.
+pub async fn recreate_service(
+    engine: &Engine,
+    stack: &Stack,
+    service: &Service,
+    redactor: &Redactor,
+    progress: &dyn Progress,
+) -> Result<(), UpError> {
+    for c in engine
+        .project_containers(&stack.project)
+        .await?
+        .iter()
+        .filter(|c| c.service == service.name)
+    {
+        engine.remove(&c.id).await?;
+    }
+    // A hash no real definition has, so the next `up` replaces this container.
+    let id = engine
+        .create_service(stack, service, "modified-outside-up")
+        .await?;
+    engine.start(&id).await?;
+    health::wait_healthy(engine, service, &id, redactor, progress).await?;
+    Ok(())
+}

@@ -12,7 +12,6 @@ use crate::clients::connect::Connect;
 use crate::clients::kafka::{Kafka, TopicSpec};
 use crate::config::{ClickHouseRole, KafkaRole, Settings};
 use crate::engine::images::Progress;
-use crate::secrets::SecretSet;
 
 /// The topics stackctl creates, and why.
 #[derive(Debug, Clone, Serialize)]
@@ -54,26 +53,6 @@ pub fn topic_plan(settings: &Settings, phase: u8) -> Vec<TopicPlan> {
     topics
 }
 
-pub fn kafka_login(settings: &Settings, secrets: &SecretSet, role: KafkaRole) -> Option<Login> {
-    let principal = settings.kafka_principal(role);
-    secrets.get(&principal).map(|s| Login {
-        user: principal.user().to_string(),
-        password: s.clone(),
-    })
-}
-
-pub fn clickhouse_login(
-    settings: &Settings,
-    secrets: &SecretSet,
-    role: ClickHouseRole,
-) -> Option<Login> {
-    let principal = settings.clickhouse_principal(role);
-    secrets.get(&principal).map(|s| Login {
-        user: principal.user().to_string(),
-        password: s.clone(),
-    })
-}
-
 pub async fn after_healthy(
     service: &str,
     input: &UpInput<'_>,
@@ -92,7 +71,7 @@ async fn create_topics(
     progress: &dyn Progress,
 ) -> Result<Vec<String>, UpError> {
     let s = input.settings;
-    let login = kafka_login(s, input.secrets, KafkaRole::Admin)
+    let login = Login::kafka(s, input.secrets, KafkaRole::Admin)
         .ok_or_else(|| UpError::Step("no secret for the Kafka admin principal".into()))?;
     let plan = topic_plan(s, input.stack.phase);
     let specs: Vec<TopicSpec> = plan
@@ -135,7 +114,7 @@ async fn apply_schema(
     // Phase 1 keeps ClickHouse open (as before auth); from phase 2 the admin user applies it.
     let login = if input.stack.phase >= 2 {
         Some(
-            clickhouse_login(s, input.secrets, ClickHouseRole::Admin)
+            Login::clickhouse(s, input.secrets, ClickHouseRole::Admin)
                 .ok_or_else(|| UpError::Step("no secret for the ClickHouse admin".into()))?,
         )
     } else {
