@@ -42,6 +42,26 @@ pub fn run(cli: Cli) -> Result<u8> {
             follow,
             tail,
         } => block_on(logs(&cli.root, &service, follow, tail)),
+        Command::Verify {
+            phase,
+            only,
+            skip,
+            junit,
+            list,
+        } => {
+            if list {
+                return list_checks(cli.format);
+            }
+            block_on(verify(
+                &cli.root,
+                phase,
+                &only,
+                &skip,
+                junit.as_deref(),
+                cli.format,
+                style,
+            ))
+        }
         Command::Completions { shell } => {
             let mut cmd = Cli::command();
             clap_complete::generate(shell, &mut cmd, "stackctl", &mut std::io::stdout());
@@ -426,4 +446,111 @@ async fn logs(root: &Path, service: &str, follow: bool, tail: usize) -> Result<u
         print!("{}", redactor.redact(&text));
     }
     Ok(EXIT_OK)
+}
+
+/// Exit code when a required verification check failed.
+pub const EXIT_CHECK_FAILED: u8 = 1;
+
+fn list_checks(format: Format) -> Result<u8> {
+    let checks = crate::verify::catalogue();
+    match format {
+        Format::Json => {
+            let rows: Vec<_> = checks
+                .iter()
+                .map(|c| serde_json::json!({"id": c.id, "group": c.group, "kind": c.kind, "required_from": c.required_from, "bound_seconds": c.bound.as_secs(), "description": c.description}))
+                .collect();
+            print_json(&rows)?;
+        }
+        Format::Human => {
+            for c in &checks {
+                println!(
+                    "  {:<36} {:<8} from phase {}  {:>3}s  {}",
+                    c.id,
+                    format!("{:?}", c.kind).to_lowercase(),
+                    c.required_from,
+                    c.bound.as_secs(),
+                    c.description
+                );
+            }
+        }
+    }
+    Ok(EXIT_OK)
+}
+
+async fn verify(
+    root: &Path,
+    phase: Option<u8>,
+    only: &[String],
+    skip: &[String],
+    junit: Option<&Path>,
+    format: Format,
+    style: Style,
+) -> Result<u8> {
+    let settings = Settings::load(root)?;
+    let secrets = FileStore::new(root).load(&settings.principals())?;
+    let known: Vec<_> = crate::verify::catalogue();
+    if let Some(bad) = only.iter().chain(skip).find(|p| {
+        !known.iter().any(|c| {
+            *p == c.id || *p == c.group || p.strip_suffix('*').is_some_and(|x| c.id.starts_with(x))
+        })
+    }) {
+        anyhow::bail!("`{bad}` names no check or group; `stackctl verify --list` shows them");
+    }
+    let engine = Engine::connect().await?;
+    let containers = engine.project_containers(&settings.project).await?;
+    let not_running: Vec<_> = containers
+        .iter()
+        .filter(|c| c.state != "running")
+        .map(|c| c.service.clone())
+        .collect();
+    if containers.is_empty() {
+        anyhow::bail!(
+            "the stack is not running (no containers of project {}): run `stackctl up` first",
+            settings.project
+        );
+    }
+    if !not_running.is_empty() {
+        anyhow::bail!(
+            "not running: {}; run `stackctl up` (or `stackctl logs SERVICE` to see why)",
+            not_running.join(", ")
+        );
+    }
+    let phase = match phase {
+        Some(p) => p,
+        None => std::fs::read_to_string(orchestrate::state_file(root))
+            .ok()
+            .and_then(|t| serde_json::from_str::<serde_json::Value>(&t).ok())
+            .and_then(|v| v["phase"].as_u64())
+            .and_then(|p| u8::try_from(p).ok())
+            .context("the stack's phase is unknown (it was not brought up from this checkout): pass --phase N")?,
+    };
+    let run_id = {
+        use rand::distr::{Alphanumeric, SampleString};
+        Alphanumeric
+            .sample_string(&mut rand::rng(), 8)
+            .to_lowercase()
+    };
+    let ctx = crate::verify::Context {
+        root: root.to_path_buf(),
+        redactor: Redactor::new(&secrets),
+        settings,
+        secrets,
+        phase,
+        engine,
+        run_id,
+    };
+    let report = crate::verify::run(&ctx, only, skip).await;
+    if let Some(path) = junit {
+        std::fs::write(path, crate::verify::report::junit(&report))
+            .with_context(|| format!("writing the JUnit report {}", path.display()))?;
+    }
+    match format {
+        Format::Json => print_json(&report)?,
+        Format::Human => print!("{}", crate::verify::report::table(&report, style)),
+    }
+    Ok(if report.success() {
+        EXIT_OK
+    } else {
+        EXIT_CHECK_FAILED
+    })
 }

@@ -13,3 +13,4 @@ pub mod orchestrate;
 pub mod output;
 pub mod render;
 pub mod secrets;
+pub mod verify;

@@ -1,0 +1,66 @@
+//! Kafka Connect: REST up, internal topics exist and are compacted, the sink connector and its
+//! tasks are RUNNING, and its config as returned by REST holds references, never a secret.
+
+use std::time::Duration;
+
+use super::{Check, check, fail, pass};
+use crate::clients::Login;
+use crate::clients::connect::Connect;
+use crate::clients::kafka::Kafka;
+use crate::config::KafkaRole;
+
+fn connect(ctx: &super::Context) -> Connect {
+    Connect::new(ctx.settings.connect.host_port, Duration::from_secs(10))
+}
+
+pub fn checks() -> Vec<Check> {
+    vec![
+        check!("connect.rest", "connect", from 1, Positive, 10, "REST API answers", |ctx| {
+            match connect(ctx).root().await {
+                Ok(v) => pass(format!("Connect {} answers", v["version"].as_str().unwrap_or("?"))),
+                Err(e) => fail(format!("Connect REST unreachable on port {}: {e}", ctx.settings.connect.host_port)),
+            }
+        }),
+        check!("connect.internal-topics", "connect", from 1, Positive, 20, "config/offsets/status topics exist and are compacted", |ctx| {
+            let Some(admin) = Login::kafka(&ctx.settings, &ctx.secrets, KafkaRole::Admin) else { return fail("no secret for admin") };
+            let t = &ctx.settings.connect.topics;
+            let names = [t.configs.as_str(), t.offsets.as_str(), t.status.as_str()];
+            match Kafka::new(format!("localhost:{}", ctx.settings.kafka.host_port)).cleanup_policies(&admin, &names).await {
+                Ok(policies) => {
+                    let wrong: Vec<String> = names.iter().zip(&policies)
+                        .filter(|(_, p)| p.as_deref() != Some("compact"))
+                        .map(|(n, p)| format!("{n}: {}", p.as_deref().unwrap_or("missing")))
+                        .collect();
+                    if wrong.is_empty() { pass(format!("{} compacted", names.join(", "))) } else { fail(format!("not compacted or missing: {}", wrong.join("; "))) }
+                }
+                Err(e) => fail(format!("describing Connect's topics: {e}")),
+            }
+        }),
+        check!("connect.connector-running", "connect", from 1, Positive, 10, "sink connector and tasks RUNNING", |ctx| {
+            let name = &ctx.settings.connect.connector;
+            match connect(ctx).status(name).await {
+                Ok(Some(s)) if s.running() => pass(format!("{name}: connector RUNNING, {} task(s) RUNNING", s.tasks.len())),
+                Ok(Some(s)) => fail(format!("{name}: connector {} tasks {:?} {}; see `stackctl logs connect`", s.connector, s.tasks, s.trace.unwrap_or_default())),
+                Ok(None) => fail(format!("connector {name} is not deployed; `stackctl up` deploys it")),
+                Err(e) => fail(format!("connector status: {e}")),
+            }
+        }),
+        check!("connect.config-no-secret", "connect", from 1, Negative, 10, "connector config over REST holds no plaintext secret", |ctx| {
+            let name = &ctx.settings.connect.connector;
+            match connect(ctx).config(name).await {
+                Ok((200, body)) => {
+                    let leaked = ctx.secrets.values().filter(|s| body.contains(s.expose())).count();
+                    if leaked > 0 {
+                        fail(format!("GET /connectors/{name}/config returns {leaked} plaintext secret value(s); use ${{file:…}} references (templates/connect/clickhouse-sink.json.j2)"))
+                    } else if ctx.phase >= 2 && !body.contains("${file:") {
+                        fail("the connector config carries no ${file:…} reference for the ClickHouse credentials")
+                    } else {
+                        pass("no secret value in the REST config; credentials are ${file:…} references")
+                    }
+                }
+                Ok((code, _)) => fail(format!("GET /connectors/{name}/config → {code}")),
+                Err(e) => fail(format!("connector config: {e}")),
+            }
+        }),
+    ]
+}
