@@ -1,6 +1,11 @@
 #!/usr/bin/env bash
-# The project's test command (README, .ci/run): installs what the tests need when missing, then runs
-# formatting, lint and the whole test suite.
+# The project's test command (README, .ci/run). On a fresh Debian machine it installs what the tests
+# need (a JDK for the JVM round-trip tests; Docker engine, iptables and debootstrap for the
+# end-to-end test), then runs formatting, lint, the unit/snapshot/CLI tests and the end-to-end test:
+# images built (layer cache reused), stack up at phase 4, the full verify suite, deliberate breaks
+# that must each fail exactly their check, and down.
+#
+#   STACKCTL_E2E=0 ./scripts/test.sh   # skip the end-to-end test (no Docker needed)
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -10,14 +15,22 @@ if ! command -v cargo >/dev/null 2>&1; then
   say "cargo not found: install a Rust toolchain (rustup, Rust >= 1.89) and re-run"
   exit 2
 fi
-# The escaping tests read rendered files back with the JVM's own parsers.
-if ! command -v java >/dev/null 2>&1; then
-  say "installing a JDK (default-jdk-headless) for the JVM round-trip tests"
+need=()
+command -v java >/dev/null 2>&1 || need+=(default-jdk-headless)
+command -v git >/dev/null 2>&1 || need+=(git)
+command -v cc >/dev/null 2>&1 || need+=(build-essential)
+command -v make >/dev/null 2>&1 || need+=(make)
+if [ ${#need[@]} -gt 0 ]; then
+  say "installing ${need[*]}"
   export DEBIAN_FRONTEND=noninteractive
-  apt-get update -qq && apt-get install -y -qq default-jdk-headless >/dev/null
+  apt-get update -qq && apt-get install -y -qq "${need[@]}" >/dev/null
 fi
-command -v git >/dev/null 2>&1 || { apt-get update -qq && apt-get install -y -qq git >/dev/null; }
 
 cargo fmt --all -- --check
 cargo clippy --all-targets --locked -- -D warnings
-cargo test --locked
+
+export STACKCTL_E2E=${STACKCTL_E2E:-1}
+if [ "$STACKCTL_E2E" = 1 ]; then
+  ./scripts/ensure-docker.sh
+fi
+cargo test --locked -- --nocapture

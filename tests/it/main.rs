@@ -2,6 +2,7 @@
 //! rendered files, and escaping round-trips through real parsers.
 
 mod cli;
+mod e2e;
 mod escaping;
 mod render;
 
