@@ -216,3 +216,24 @@ fn write_rewrites_only_changed_files_and_removes_stale_ones() {
             .exists()
     );
 }
+
+#[test]
+fn a_phase_change_rewrites_only_the_files_it_changes() {
+    let settings = repo_settings();
+    let secrets = fixed_secrets(&settings);
+    let dir = tempfile::tempdir().expect("tempdir");
+    let write = |phase| {
+        render::write(
+            &render::plan(&settings, &secrets, phase).expect("plan"),
+            dir.path(),
+        )
+        .expect("write")
+        .changed_services()
+        .into_iter()
+        .collect::<Vec<_>>()
+    };
+    write(1);
+    assert_eq!(write(2), ["clickhouse", "connect"]);
+    assert!(write(3).is_empty());
+    assert_eq!(write(4), ["kafka", "schema-registry"]);
+}
