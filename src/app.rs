@@ -10,7 +10,7 @@ use crate::cli::{BuildOptions, Cli, Command, Format, ImagesCommand};
 use crate::compose;
 use crate::config::Settings;
 use crate::engine::Engine;
-use crate::engine::images::CaCertificates;
+use crate::engine::images::{CaCertificates, Progress};
 use crate::orchestrate::{self, Action, UpInput};
 use crate::output::StderrProgress;
 use crate::output::Style;
@@ -62,6 +62,20 @@ pub fn run(cli: Cli) -> Result<u8> {
                 style,
             ))
         }
+        Command::Rotate {
+            principals,
+            all,
+            dry_run,
+            build,
+        } => block_on(rotate(
+            &cli.root,
+            &principals,
+            all,
+            dry_run,
+            &build,
+            cli.format,
+            style,
+        )),
         Command::Completions { shell } => {
             let mut cmd = Cli::command();
             clap_complete::generate(shell, &mut cmd, "stackctl", &mut std::io::stdout());
@@ -276,38 +290,10 @@ async fn up(
 ) -> Result<u8> {
     let settings = Settings::load(root)?;
     let secrets = FileStore::new(root).load(&settings.principals())?;
-    let rendered_dir = root.join(RENDER_DIR);
-    let plan = render::plan(&settings, &secrets, phase)?;
-    render::write(&plan, &rendered_dir)?;
-    let stack = compose::load(root, &settings, phase)?;
-    let engine = Engine::connect().await?;
-    let progress = StderrProgress { style };
-    let redactor = Redactor::new(&secrets);
-    let cas = cas(options);
-    let input = UpInput {
-        settings: &settings,
-        secrets: &secrets,
-        stack: &stack,
-        rendered_dir: &rendered_dir,
-        cas: &cas,
-        redactor: &redactor,
-        verbose: options.verbose,
+    let report = match bring_up(root, &settings, &secrets, phase, options, style).await? {
+        Some(report) => report,
+        None => return Ok(EXIT_INTERRUPTED),
     };
-    let report = tokio::select! {
-        report = orchestrate::up(&engine, &input, &progress) => report?,
-        _ = tokio::signal::ctrl_c() => {
-            eprintln!("interrupted: containers already started keep running; run `stackctl up` again to finish or `stackctl down` to remove them");
-            return Ok(EXIT_INTERRUPTED);
-        }
-    };
-    let state = orchestrate::state_file(root);
-    crate::fsutil::write_atomic(
-        &state,
-        serde_json::to_string_pretty(&serde_json::json!({ "phase": phase }))?.as_bytes(),
-        0o600,
-        false,
-    )
-    .with_context(|| format!("writing {}", state.display()))?;
     match format {
         Format::Json => print_json(&report)?,
         Format::Human => {
@@ -343,8 +329,9 @@ async fn up(
 
 async fn down(root: &Path, volumes: bool, format: Format, style: Style) -> Result<u8> {
     let settings = Settings::load(root)?;
+    let stack = compose::load(root, &settings, crate::config::MAX_PHASE)?;
     let engine = Engine::connect().await?;
-    let report = orchestrate::down(&engine, &settings.project, volumes).await?;
+    let report = orchestrate::down(&engine, &stack, volumes).await?;
     let _ = std::fs::remove_file(orchestrate::state_file(root));
     match format {
         Format::Json => print_json(&report)?,
@@ -370,26 +357,37 @@ async fn status(root: &Path, format: Format, style: Style) -> Result<u8> {
     let settings = Settings::load(root)?;
     let engine = Engine::connect().await?;
     let containers = engine.project_containers(&settings.project).await?;
-    let phase = std::fs::read_to_string(orchestrate::state_file(root))
+    let state = std::fs::read_to_string(orchestrate::state_file(root))
         .ok()
-        .and_then(|t| serde_json::from_str::<serde_json::Value>(&t).ok())
-        .and_then(|v| v["phase"].as_u64());
+        .and_then(|t| serde_json::from_str::<serde_json::Value>(&t).ok());
+    let phase = state.as_ref().and_then(|v| v["phase"].as_u64());
+    let complete = state.as_ref().is_some_and(|v| v["complete"] != false);
+    let all_well = !containers.is_empty()
+        && containers
+            .iter()
+            .all(|c| c.state == "running" && c.health.as_deref().is_none_or(|h| h == "healthy"));
     match format {
         Format::Json => {
             let rows: Vec<_> = containers
                 .iter()
                 .map(|c| serde_json::json!({"service": c.service, "container": c.name, "state": c.state, "health": c.health, "ports": c.ports}))
                 .collect();
-            print_json(&serde_json::json!({ "phase": phase, "services": rows }))?
+            print_json(
+                &serde_json::json!({ "phase": phase, "complete": complete, "healthy": all_well, "services": rows }),
+            )?
         }
         Format::Human => {
             match phase {
-                Some(p) => println!("{} phase {p}", style.bold("stack:")),
-                None if containers.is_empty() => {
+                _ if containers.is_empty() => {
                     println!("{} not running (`stackctl up`)", style.bold("stack:"))
                 }
+                Some(p) if complete => println!("{} phase {p}", style.bold("stack:")),
+                Some(p) => println!(
+                    "{} phase {p}, but the last `up` did not finish: run `stackctl up --phase {p}`",
+                    style.bold("stack:")
+                ),
                 None => println!(
-                    "{} phase unknown (not brought up by this checkout)",
+                    "{} phase unknown (no .stackctl/state.json in this checkout)",
                     style.bold("stack:")
                 ),
             }
@@ -410,7 +408,8 @@ async fn status(root: &Path, format: Format, style: Style) -> Result<u8> {
             }
         }
     }
-    Ok(EXIT_OK)
+    // CI can act on it: 1 when a service is missing, stopped or unhealthy.
+    Ok(if all_well { EXIT_OK } else { EXIT_CHECK_FAILED })
 }
 
 async fn logs(root: &Path, service: &str, follow: bool, tail: usize) -> Result<u8> {
@@ -553,4 +552,249 @@ async fn verify(
     } else {
         EXIT_CHECK_FAILED
     })
+}
+
+/// Render, then bring the stack to `phase`; records the phase. None when interrupted.
+async fn bring_up(
+    root: &Path,
+    settings: &Settings,
+    secrets: &crate::secrets::SecretSet,
+    phase: u8,
+    options: &BuildOptions,
+    style: Style,
+) -> Result<Option<orchestrate::UpReport>> {
+    let rendered_dir = root.join(RENDER_DIR);
+    let plan = render::plan(settings, secrets, phase)?;
+    render::write(&plan, &rendered_dir)?;
+    let stack = compose::load(root, settings, phase)?;
+    let engine = Engine::connect().await?;
+    // Recorded before anything changes, so status/verify know the intended phase even when this
+    // `up` fails or is interrupted.
+    record_phase(root, phase, false)?;
+    let progress = StderrProgress { style };
+    let redactor = Redactor::new(secrets);
+    let cas = cas(options);
+    let input = UpInput {
+        settings,
+        secrets,
+        stack: &stack,
+        rendered_dir: &rendered_dir,
+        cas: &cas,
+        redactor: &redactor,
+        verbose: options.verbose,
+    };
+    let report = tokio::select! {
+        report = orchestrate::up(&engine, &input, &progress) => report?,
+        _ = tokio::signal::ctrl_c() => {
+            eprintln!("interrupted: containers already started keep running; run `stackctl up` again to finish or `stackctl down` to remove them");
+            return Ok(None);
+        }
+    };
+    record_phase(root, phase, true)?;
+    Ok(Some(report))
+}
+
+/// Records the phase `up` is bringing the stack to, and whether it got there.
+fn record_phase(root: &Path, phase: u8, complete: bool) -> Result<()> {
+    let state = orchestrate::state_file(root);
+    if let Some(dir) = state.parent() {
+        crate::fsutil::ensure_dir(dir, 0o700)
+            .with_context(|| format!("creating {}", dir.display()))?;
+    }
+    let json = serde_json::json!({ "phase": phase, "complete": complete });
+    crate::fsutil::write_atomic(
+        &state,
+        serde_json::to_string_pretty(&json)?.as_bytes(),
+        0o600,
+        false,
+    )
+    .with_context(|| format!("writing {}", state.display()))?;
+    Ok(())
+}
+
+/// The phase `up` last brought the stack to, from the state file.
+fn recorded_phase(root: &Path) -> Option<u8> {
+    std::fs::read_to_string(orchestrate::state_file(root))
+        .ok()
+        .and_then(|t| serde_json::from_str::<serde_json::Value>(&t).ok())
+        .and_then(|v| v["phase"].as_u64())
+        .and_then(|p| u8::try_from(p).ok())
+}
+
+fn new_run_id() -> String {
+    use rand::distr::{Alphanumeric, SampleString};
+    Alphanumeric
+        .sample_string(&mut rand::rng(), 8)
+        .to_lowercase()
+}
+
+async fn rotate(
+    root: &Path,
+    names: &[String],
+    all: bool,
+    dry_run: bool,
+    options: &BuildOptions,
+    format: Format,
+    style: Style,
+) -> Result<u8> {
+    let started = std::time::Instant::now();
+    let settings = Settings::load(root)?;
+    let store = FileStore::new(root);
+    let current = store.load(&settings.principals())?;
+    let targets = if all {
+        settings.principals()
+    } else if names.is_empty() {
+        anyhow::bail!(
+            "name the principals to rotate (e.g. `stackctl rotate kafka-app`) or pass --all"
+        );
+    } else {
+        names
+            .iter()
+            .map(|n| {
+                settings.principal(n).ok_or_else(|| {
+                    crate::secrets::SecretError::UnknownPrincipal(
+                        n.clone(),
+                        settings
+                            .principals()
+                            .iter()
+                            .map(|p| p.id())
+                            .collect::<Vec<_>>()
+                            .join(", "),
+                    )
+                })
+            })
+            .collect::<Result<Vec<_>, _>>()?
+    };
+    let phase = recorded_phase(root).context(
+        "the stack is not up from this checkout (no .stackctl/state.json): rotation restarts and proves a running stack. \
+         To change secrets of a stopped stack, use `stackctl init-secrets --force PRINCIPAL`",
+    )?;
+    let stack = compose::load(root, &settings, phase)?;
+    let crate::rotate::Planned {
+        plan, rotations, ..
+    } = crate::rotate::plan(&settings, &current, &targets, &stack)?;
+    if dry_run {
+        match format {
+            Format::Json => print_json(&plan)?,
+            Format::Human => {
+                println!("{} (dry run, nothing changed)", style.bold("rotation plan"));
+                println!("  principals: {}", plan.principals.join(", "));
+                println!("  files re-rendered:");
+                for f in &plan.files {
+                    println!("    {}", root.join(RENDER_DIR).join(f).display());
+                }
+                println!(
+                    "  services restarted, in order: {}",
+                    plan.services.join(" → ")
+                );
+                println!(
+                    "  then: each new credential must be accepted, each old one refused, and the pipeline must deliver"
+                );
+            }
+        }
+        return Ok(EXIT_OK);
+    }
+    // Persist first: a failed write leaves everything as it was.
+    store.rotate(&rotations)?;
+    let secrets = store.load(&settings.principals())?;
+    let progress = StderrProgress { style };
+    progress.line(
+        "rotate",
+        &format!(
+            "new secrets written for {}; restarting {}",
+            plan.principals.join(", "),
+            plan.services.join(", ")
+        ),
+    );
+    let report = match bring_up(root, &settings, &secrets, phase, options, style).await {
+        Ok(Some(report)) => report,
+        Ok(None) => return Ok(EXIT_INTERRUPTED),
+        Err(e) => anyhow::bail!(
+            "{e:#}\nrotation stopped while restarting services: {}",
+            crate::rotate::recovery_hint(root)
+        ),
+    };
+    let restarted: Vec<String> = report
+        .services
+        .iter()
+        .filter(|s| s.action != Action::Unchanged)
+        .map(|s| s.service.clone())
+        .collect();
+    let mut proofs = Vec::new();
+    for (principal, new) in &rotations {
+        let old = store
+            .previous(principal)
+            .context("the put-aside secret vanished during rotation")?;
+        proofs.push(crate::rotate::prove(&settings, phase, principal, new, &old).await);
+    }
+    let engine = Engine::connect().await?;
+    let ctx = crate::verify::Context {
+        root: root.to_path_buf(),
+        redactor: Redactor::new(&secrets),
+        settings: settings.clone(),
+        secrets,
+        phase,
+        engine,
+        run_id: new_run_id(),
+    };
+    let pipeline = crate::verify::run(&ctx, &["pipeline.e2e".to_string()], &[]).await;
+    let pipeline_result = pipeline.checks.iter().find(|c| c.id == "pipeline.e2e");
+    let pipeline_ok = pipeline_result.is_some_and(|c| c.verdict == crate::verify::Verdict::Pass);
+    let pipeline_text = pipeline_result
+        .map(|c| c.reason.clone())
+        .unwrap_or_default();
+    let proven = proofs.iter().all(crate::rotate::Proof::ok) && pipeline_ok;
+    if proven {
+        store.forget_previous(&targets)?;
+    }
+    let result = crate::rotate::RotateReport {
+        plan,
+        restarted,
+        proofs,
+        pipeline: pipeline_text,
+        seconds: crate::rotate::elapsed(started),
+    };
+    match format {
+        Format::Json => print_json(&result)?,
+        Format::Human => {
+            println!(
+                "{} {} in {:.1} s; restarted: {}",
+                style.bold(if proven {
+                    "rotated"
+                } else {
+                    "rotation NOT proven:"
+                }),
+                result.plan.principals.join(", "),
+                result.seconds,
+                if result.restarted.is_empty() {
+                    "none".to_string()
+                } else {
+                    result.restarted.join(", ")
+                }
+            );
+            for p in &result.proofs {
+                let mark = if p.ok() {
+                    style.good("ok  ")
+                } else {
+                    style.warn("FAIL")
+                };
+                println!("  {mark} {:<24} {}", p.principal, p.detail);
+            }
+            let mark = if pipeline_ok {
+                style.good("ok  ")
+            } else {
+                style.warn("FAIL")
+            };
+            println!("  {mark} {:<24} {}", "pipeline", result.pipeline);
+        }
+    }
+    if proven {
+        Ok(EXIT_OK)
+    } else {
+        eprintln!(
+            "error: the rotation is not proven; {}",
+            crate::rotate::recovery_hint(root)
+        );
+        Ok(EXIT_CHECK_FAILED)
+    }
 }

@@ -112,7 +112,7 @@ seconds; changing a setting or the phase recreates only the services it touches.
         volumes: bool,
     },
 
-    /// Show the stack's services: state, health, phase, ports
+    /// Show the stack's services: state, health, phase, ports (exit 1 if one is down or unhealthy)
     Status,
 
     /// Print a service's logs with secret values redacted
@@ -154,6 +154,29 @@ Checks below their required phase report failures as warnings. Exit codes: 0 eve
         /// List the checks (id, group, kind, required from phase) and exit
         #[arg(long)]
         list: bool,
+    },
+
+    /// Rotate credentials: new secrets, restart exactly the services holding them, prove it
+    #[command(
+        long_about = "Generates new secrets for the named principals (or --all) and writes them atomically, keeping \
+the old values aside in secrets/.previous/ until the rotation is proven. Re-renders, restarts exactly the \
+services whose files hold a changed credential, in dependency order (the broker before its clients, ClickHouse \
+before the connector), waits until healthy, then proves it: each new credential is accepted, each old one is \
+refused, and records still flow from Kafka to ClickHouse. Only then are the old values removed. Data in Kafka \
+topics and ClickHouse tables is kept.\n\nPrincipals: kafka-admin, kafka-schema_registry, kafka-connect, kafka-app, \
+clickhouse-admin, clickhouse-writer, clickhouse-readonly (as named in configs/stack.yaml)."
+    )]
+    Rotate {
+        /// Principals to rotate (e.g. kafka-app clickhouse-writer)
+        principals: Vec<String>,
+        /// Rotate every principal (the emergency procedure after a suspected leak)
+        #[arg(long, conflicts_with = "principals")]
+        all: bool,
+        /// Print which files and services would change, in order, and touch nothing
+        #[arg(long)]
+        dry_run: bool,
+        #[command(flatten)]
+        build: BuildOptions,
     },
 
     /// Print a shell completion script

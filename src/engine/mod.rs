@@ -54,11 +54,11 @@ pub struct Engine {
 }
 
 impl Engine {
-    /// Connects through DOCKER_HOST or the local socket and negotiates the API version down to
+    /// Connects through DOCKER_HOST (unix:// or tcp://) or the local socket and negotiates the API version down to
     /// what the server speaks (engine 20.10 speaks 1.41; Docker 25+ speaks 1.44 and later).
     pub async fn connect() -> Result<Engine, EngineError> {
-        let docker = Docker::connect_with_local_defaults()
-            .map_err(|e| EngineError::Unreachable(e.to_string()))?;
+        let docker =
+            Docker::connect_with_defaults().map_err(|e| EngineError::Unreachable(e.to_string()))?;
         let docker = docker
             .negotiate_version()
             .await

@@ -230,6 +230,7 @@ pub async fn up(
         engine.ensure_volume(&stack.project, volume).await?;
     }
     let existing = engine.project_containers(&stack.project).await?;
+    check_host_ports(stack, &existing)?;
     // Containers of services that the compose file no longer has.
     for c in existing
         .iter()
@@ -313,7 +314,7 @@ async fn bring_up(
             progress.line(
                 &service.name,
                 if c.hash == hash {
-                    "restarting (was not running)"
+                    "recreating: it was not running"
                 } else {
                     "recreating: its definition or files changed"
                 },
@@ -346,6 +347,31 @@ async fn bring_up(
     })
 }
 
+/// Fails before anything starts when a host port a service publishes is taken by another
+/// process (ports our own running containers hold are fine).
+fn check_host_ports(stack: &Stack, existing: &[ProjectContainer]) -> Result<(), UpError> {
+    for service in &stack.services {
+        for port in &service.ports {
+            let ours = existing.iter().any(|c| {
+                c.state == "running"
+                    && c.ports
+                        .iter()
+                        .any(|p| p.contains(&format!(":{}->", port.host_port)))
+            });
+            if ours {
+                continue;
+            }
+            if std::net::TcpListener::bind((port.host_ip.as_str(), port.host_port)).is_err() {
+                return Err(UpError::Service {
+                    service: service.name.clone(),
+                    message: health::explain_start_failure("address already in use", service),
+                });
+            }
+        }
+    }
+    Ok(())
+}
+
 /// What `down` removed.
 #[derive(Debug, Clone, Serialize)]
 pub struct DownReport {
@@ -355,11 +381,30 @@ pub struct DownReport {
 }
 
 /// Removes the project's containers and networks (found by label); volumes too when asked.
-pub async fn down(engine: &Engine, project: &str, volumes: bool) -> Result<DownReport, UpError> {
+/// Dependents stop before what they depend on (Connect before the broker it would wait for),
+/// each group concurrently; containers of unknown services go first.
+pub async fn down(engine: &Engine, stack: &Stack, volumes: bool) -> Result<DownReport, UpError> {
+    let project = stack.project.as_str();
     let containers = engine.project_containers(project).await?;
-    let removals = containers.iter().map(|c| engine.remove(&c.id));
-    for result in futures_util::future::join_all(removals).await {
-        result?;
+    let mut groups: Vec<Vec<&ProjectContainer>> = vec![
+        containers
+            .iter()
+            .filter(|c| stack.service(&c.service).is_none())
+            .collect(),
+    ];
+    for wave in stack.start_waves().into_iter().rev() {
+        groups.push(
+            containers
+                .iter()
+                .filter(|c| wave.iter().any(|s| s.name == c.service))
+                .collect(),
+        );
+    }
+    for group in groups {
+        let removals = group.iter().map(|c| engine.remove(&c.id));
+        for result in futures_util::future::join_all(removals).await {
+            result?;
+        }
     }
     let networks = engine.remove_project_networks(project).await?;
     let volumes = if volumes {
