@@ -285,7 +285,9 @@ fn from_value<T: DeserializeOwned>(
     value: serde_norway::Value,
     path: &Path,
 ) -> Result<T, ComposeError> {
-    serde_norway::from_value(value).map_err(|e| invalid(path, e.to_string()))
+    // The error names where in the file the problem is (e.g. `services.kafka: unknown field …`).
+    serde_path_to_error::deserialize(value)
+        .map_err(|e| invalid(path, format!("{}: {}", e.path(), e.inner())))
 }
 
 /// Reads `<root>/compose/docker-compose.yml` and resolves it for `phase` with `settings`.

@@ -62,6 +62,13 @@ impl SecretSet {
         self.values.get(&principal.id())
     }
 
+    /// The same set with `principal`'s secret replaced.
+    pub fn with(&self, principal: &Principal, secret: Secret) -> SecretSet {
+        let mut values = self.values.clone();
+        values.insert(principal.id(), secret);
+        SecretSet { values }
+    }
+
     /// All values, for redaction of logs and output.
     pub fn values(&self) -> impl Iterator<Item = &Secret> {
         self.values.values()

@@ -177,6 +177,83 @@ impl FileStore {
         Ok(InitReport { entries, git })
     }
 
+    /// Where a rotated-out secret waits until the rotation is proven.
+    pub fn previous_path(&self, principal: &Principal) -> PathBuf {
+        self.dir
+            .join(".previous")
+            .join(format!("{}.password", principal.id()))
+    }
+
+    /// Replaces the secrets of `rotations` (principal, new value). The old values are first kept
+    /// aside in `secrets/.previous/` (0600); then each new value is written atomically. If any
+    /// write fails, the values already replaced are put back, so a failed rotation changes
+    /// nothing on disk.
+    pub fn rotate(&self, rotations: &[(Principal, Secret)]) -> Result<(), SecretError> {
+        let io_err = |action: &'static str, path: &Path| {
+            let path = path.to_path_buf();
+            move |source: io::Error| SecretError::Io {
+                action,
+                path,
+                source,
+            }
+        };
+        let lock_path = self.dir.join(".lock");
+        let _lock = DirLock::acquire(&lock_path).map_err(io_err("lock", &lock_path))?;
+        let previous_dir = self.dir.join(".previous");
+        ensure_dir(&previous_dir, 0o700).map_err(io_err("create", &previous_dir))?;
+        let mut originals = Vec::new();
+        for (principal, _) in rotations {
+            let path = self.path_for(principal);
+            let old = fs::read(&path).map_err(io_err("read", &path))?;
+            let aside = self.previous_path(principal);
+            write_atomic(&aside, &old, 0o600, false).map_err(io_err("write", &aside))?;
+            originals.push((path, old));
+        }
+        for (i, (principal, value)) in rotations.iter().enumerate() {
+            let path = self.path_for(principal);
+            let mut contents = value.expose().as_bytes().to_vec();
+            contents.push(b'\n');
+            if let Err(source) = write_atomic(&path, &contents, 0o600, false) {
+                for (orig_path, old) in &originals[..i] {
+                    let _ = write_atomic(orig_path, old, 0o600, false);
+                }
+                return Err(SecretError::Io {
+                    action: "write (nothing was rotated)",
+                    path,
+                    source,
+                });
+            }
+        }
+        Ok(())
+    }
+
+    /// The value a rotation put aside, if any.
+    pub fn previous(&self, principal: &Principal) -> Option<Secret> {
+        let text = fs::read_to_string(self.previous_path(principal)).ok()?;
+        Some(Secret::new(
+            text.strip_suffix('\n').unwrap_or(&text).to_string(),
+        ))
+    }
+
+    /// Forgets the put-aside values once a rotation is proven.
+    pub fn forget_previous(&self, principals: &[Principal]) -> Result<(), SecretError> {
+        for principal in principals {
+            let path = self.previous_path(principal);
+            match fs::remove_file(&path) {
+                Ok(()) => {}
+                Err(e) if e.kind() == io::ErrorKind::NotFound => {}
+                Err(source) => {
+                    return Err(SecretError::Io {
+                        action: "remove",
+                        path,
+                        source,
+                    });
+                }
+            }
+        }
+        Ok(())
+    }
+
     fn load_one(&self, principal: &Principal) -> Result<Secret, Problem> {
         let path = self.path_for(principal);
         let problem = |reason| Problem {

@@ -85,7 +85,14 @@ pub struct Problem {
 
 impl fmt::Display for Problem {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "{} {}", self.path.display(), self.reason)
+        // Fixes name the principal, which is the file's stem (kafka-app.password → kafka-app).
+        let principal = self
+            .path
+            .file_stem()
+            .map(|s| s.to_string_lossy().to_string())
+            .unwrap_or_else(|| "<principal>".into());
+        let reason = self.reason.to_string().replace("<principal>", &principal);
+        write!(f, "{} {reason}", self.path.display())
     }
 }
 
