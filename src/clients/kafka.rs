@@ -175,6 +175,21 @@ impl Kafka {
         Ok(created)
     }
 
+    /// Deletes topics (used to clean up after a check that created one by accident).
+    pub async fn delete_topics(&self, login: &Login, topics: &[&str]) -> Result<(), String> {
+        let admin = self.admin(login).map_err(|e| e.to_string())?;
+        let options =
+            AdminOptions::new().operation_timeout(Some(Timeout::After(Duration::from_secs(10))));
+        tokio::time::timeout(
+            Duration::from_secs(15),
+            admin.delete_topics(topics, &options),
+        )
+        .await
+        .map_err(|_| "deleting topics timed out".to_string())?
+        .map_err(|e| e.to_string())?;
+        Ok(())
+    }
+
     /// `cleanup.policy` of each topic (None: the topic does not exist).
     pub async fn cleanup_policies(
         &self,
@@ -261,6 +276,36 @@ impl Kafka {
             result.map_err(|(e, _)| e.to_string())?;
         }
         Ok(())
+    }
+
+    /// The sum of the high watermarks of `topic`'s partitions: how many records it holds
+    /// (retention aside).
+    pub async fn end_offsets(&self, login: &Login, topic: &str) -> Result<i64, String> {
+        let cfg = self.config(&Security::Sasl(login.clone()));
+        let topic = topic.to_string();
+        tokio::task::spawn_blocking(move || {
+            let consumer: BaseConsumer<Collected> = cfg
+                .create_with_context(Collected::default())
+                .map_err(|e| e.to_string())?;
+            let metadata = consumer
+                .fetch_metadata(Some(&topic), Duration::from_secs(10))
+                .map_err(|e| e.to_string())?;
+            let partitions = metadata
+                .topics()
+                .first()
+                .map(|t| t.partitions().len())
+                .unwrap_or(0);
+            let mut total = 0;
+            for p in 0..partitions as i32 {
+                let (_, high) = consumer
+                    .fetch_watermarks(&topic, p, Duration::from_secs(10))
+                    .map_err(|e| e.to_string())?;
+                total += high;
+            }
+            Ok(total)
+        })
+        .await
+        .map_err(|e| e.to_string())?
     }
 
     /// Reads `topic` from the beginning with a fresh group until `matches` values were seen

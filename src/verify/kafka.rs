@@ -114,11 +114,18 @@ pub fn checks() -> Vec<Check> {
         }),
         check!("kafka.unknown-topic.refused", "kafka", from 4, Negative, 15, "producing to an unknown topic fails (no auto-creation)", |ctx| {
             let Some(app) = login(ctx, KafkaRole::App) else { return fail("no secret for app") };
-            let topic = "stackctl-verify-unknown-topic";
-            match kafka(ctx).produce(&app, topic, &["x".to_string()], Duration::from_secs(6)).await {
+            // A name no earlier run can have created.
+            let topic = format!("stackctl-verify-unknown-{}", ctx.run_id);
+            match kafka(ctx).produce(&app, &topic, &["x".to_string()], Duration::from_secs(6)).await {
                 Err(e) if e.contains("Unknown topic") || e.contains("UnknownTopic") => pass(format!("refused: {e}")),
                 Err(e) => fail(format!("failed, but not with unknown-topic: {e}")),
-                Ok(()) => fail(format!("the broker accepted a record for `{topic}` and created it: auto.create.topics.enable is not false")),
+                Ok(()) => {
+                    // Auto-creation made it: remove it again so checks leave nothing behind.
+                    if let Some(admin) = login(ctx, KafkaRole::Admin) {
+                        let _ = kafka(ctx).delete_topics(&admin, &[topic.as_str()]).await;
+                    }
+                    fail(format!("the broker accepted a record for the unknown topic `{topic}` and created it: auto.create.topics.enable is not false"))
+                }
             }
         }),
     ]
