@@ -12,5 +12,6 @@ pub mod fsutil;
 pub mod orchestrate;
 pub mod output;
 pub mod render;
+pub mod rotate;
 pub mod secrets;
 pub mod verify;

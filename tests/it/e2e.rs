@@ -1,5 +1,6 @@
 //! The end-to-end test: real images, a real stack at the highest phase, the full verify suite,
-//! then deliberate breaks that must make exactly the corresponding checks fail, then `down`.
+//! then deliberate breaks that must make exactly the corresponding checks fail, then rotations
+//! (one Kafka principal, one ClickHouse principal, all) with no data lost, then `down`.
 //!
 //! Needs a Docker engine (and root for the base image bootstrap on a machine without it); runs
 //! when STACKCTL_E2E=1, which `scripts/test.sh` sets after `scripts/ensure-docker.sh`.
@@ -8,8 +9,11 @@ use std::collections::BTreeSet;
 use std::path::Path;
 use std::process::Output;
 
+use stackctl::clients::Login;
+use stackctl::clients::clickhouse::ClickHouse;
+use stackctl::clients::kafka::Kafka;
 use stackctl::compose;
-use stackctl::config::{ClickHouseRole, Settings};
+use stackctl::config::{ClickHouseRole, KafkaRole, Settings};
 use stackctl::engine::Engine;
 use stackctl::engine::images::Progress;
 use stackctl::orchestrate;
@@ -222,6 +226,86 @@ fn e2e_stack_up_verify_breaks_and_down() {
     // Restored: green again.
     let verify = run(&p, &["verify", "--format", "json"]);
     assert_eq!(failed(&verify), BTreeSet::new());
+
+    // Rotation: exactly the holders restart, the new credential works, the old one is refused,
+    // the suite still passes, and nothing written before is lost.
+    let counts = || -> (i64, i64) {
+        let secrets = FileStore::new(p.path())
+            .load(&settings.principals())
+            .expect("secrets");
+        let admin = Login::clickhouse(&settings, &secrets, ClickHouseRole::Admin).expect("admin");
+        let kafka_admin = Login::kafka(&settings, &secrets, KafkaRole::Admin).expect("kafka admin");
+        rt.block_on(async {
+            let ch = ClickHouse::new(
+                settings.clickhouse.host_http_port,
+                std::time::Duration::from_secs(10),
+            );
+            let rows = ch
+                .query(Some(&admin), "SELECT count() FROM demo.events", None)
+                .await
+                .expect("count rows");
+            let kafka = Kafka::new(format!("localhost:{}", settings.kafka.host_port));
+            let records = kafka
+                .end_offsets(&kafka_admin, "events")
+                .await
+                .expect("end offsets");
+            (rows.body.trim().parse().expect("number"), records)
+        })
+    };
+    for (args, restarted) in [
+        (vec!["rotate", "kafka-connect"], vec!["kafka", "connect"]),
+        (
+            vec!["rotate", "clickhouse-writer"],
+            vec!["clickhouse", "connect"],
+        ),
+        (
+            vec!["rotate", "--all"],
+            vec!["clickhouse", "kafka", "connect", "schema-registry"],
+        ),
+    ] {
+        let (rows_before, records_before) = counts();
+        assert!(rows_before > 0 && records_before > 0);
+        let mut full = args.clone();
+        full.extend(["--format", "json"]);
+        let out = run(&p, &full);
+        assert_eq!(out.status.code(), Some(0), "{args:?}");
+        let report: serde_json::Value = serde_json::from_slice(&out.stdout).expect("rotate JSON");
+        eprintln!(
+            "{}",
+            serde_json::to_string_pretty(&report).unwrap_or_default()
+        );
+        let got: Vec<&str> = report["restarted"]
+            .as_array()
+            .expect("restarted")
+            .iter()
+            .filter_map(|v| v.as_str())
+            .collect();
+        let mut got_sorted = got.clone();
+        got_sorted.sort();
+        let mut want = restarted.clone();
+        want.sort();
+        assert_eq!(got_sorted, want, "{args:?}");
+        for proof in report["proofs"].as_array().expect("proofs") {
+            assert_eq!(proof["new_accepted"], true, "{proof}");
+            assert_eq!(proof["old_refused"], true, "{proof}");
+        }
+        assert!(
+            !p.path()
+                .join("secrets/.previous/kafka-connect.password")
+                .exists()
+        );
+        let (rows_after, records_after) = counts();
+        assert!(
+            rows_after >= rows_before + 20,
+            "rows {rows_before} -> {rows_after}"
+        );
+        assert!(
+            records_after >= records_before + 20,
+            "records {records_before} -> {records_after}"
+        );
+        let verify = run(&p, &["verify", "--format", "json"]);
+        assert_eq!(failed(&verify), BTreeSet::new(), "verify after {args:?}");
+    }
 
     let down = run(&p, &["down", "--volumes", "--format", "json"]);
     assert!(down.status.success());
