@@ -14,10 +14,13 @@ use crate::config::MAX_PHASE;
     long_about = "stackctl renders every security-relevant file (JAAS, client properties, Connect worker and \
 connector config, ClickHouse users XML) from templates, drives the containers through the Docker Engine API, \
 and proves the result with positive and negative authentication checks.\n\n\
-Typical use:\n  stackctl init-secrets     # random per-principal credentials under secrets/, mode 0600\n  \
-stackctl render --phase 4 # render the mounted files into .stackctl/rendered/\n\n\
-Exit codes: 0 success; 1 a verification check failed; 2 stackctl could not do what was asked \
-(bad settings or secrets, usage error).",
+Typical use:\n  stackctl init-secrets   # random per-principal credentials under secrets/, mode 0600\n  \
+stackctl images build   # build the images from images/ (no registry needed)\n  \
+stackctl up             # render, start in dependency order until healthy (phase 4)\n  \
+stackctl verify         # positive and negative checks; JSON and JUnit for CI\n  \
+stackctl down\n\n\
+Exit codes: 0 success; 1 a verification check failed (or status: a service is down); 2 stackctl could \
+not do what was asked (bad settings or secrets, Docker unreachable, usage error); 130 interrupted.",
     after_help = "Settings: configs/stack.yaml (non-secret). Secrets: secrets/*.password (git-ignored, 0600)."
 )]
 pub struct Cli {

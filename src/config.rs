@@ -16,7 +16,7 @@ pub const MAX_PHASE: u8 = 4;
 #[derive(Debug, thiserror::Error)]
 pub enum ConfigError {
     #[error(
-        "cannot read the stack settings {path}: {source}. Run stackctl from the project root or pass --root DIR"
+        "cannot read the stack settings {path} (run stackctl from the project root or pass --root DIR)"
     )]
     Read {
         path: PathBuf,

@@ -19,7 +19,7 @@ pub const COMPOSE_FILE: &str = "compose/docker-compose.yml";
 
 #[derive(Debug, thiserror::Error)]
 pub enum ComposeError {
-    #[error("cannot read {path}: {source}")]
+    #[error("cannot read {path}")]
     Read {
         path: PathBuf,
         source: std::io::Error,

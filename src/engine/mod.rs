@@ -29,7 +29,8 @@ pub enum EngineError {
     Bootstrap(String),
     #[error("{0}")]
     Service(String),
-    #[error("cannot {action} {path}: {source}")]
+    // The cause is the error source; anyhow prints it after this message.
+    #[error("cannot {action} {path}")]
     Io {
         action: &'static str,
         path: std::path::PathBuf,

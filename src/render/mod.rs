@@ -31,7 +31,8 @@ pub enum RenderError {
     Template { template: String, message: String },
     #[error("no secret loaded for principal {0}; run `stackctl init-secrets`")]
     MissingSecret(String),
-    #[error("cannot {action} {path}: {source}")]
+    // The cause is the error source; anyhow prints it after this message.
+    #[error("cannot {action} {path}")]
     Io {
         action: &'static str,
         path: PathBuf,

@@ -95,7 +95,8 @@ pub enum SecretError {
     Tracked { files: String },
     #[error("unknown principal `{0}`; known: {1}")]
     UnknownPrincipal(String, String),
-    #[error("cannot {action} {path}: {source}")]
+    // The cause is the error source; anyhow prints it after this message.
+    #[error("cannot {action} {path}")]
     Io {
         action: &'static str,
         path: PathBuf,

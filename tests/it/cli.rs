@@ -379,3 +379,65 @@ fn completions_are_generated() {
         .success()
         .stdout(predicate::str::contains("init-secrets"));
 }
+
+#[test]
+fn docker_unreachable_is_exit_2_with_the_fix() {
+    let p = Project::new();
+    p.cmd().arg("init-secrets").assert().success();
+    for args in [
+        &["verify"][..],
+        &["status"],
+        &["up", "--phase", "1"],
+        &["down"],
+    ] {
+        p.cmd()
+            .args(args)
+            .env("DOCKER_HOST", "unix:///nonexistent/stackctl-test.sock")
+            .assert()
+            .code(2)
+            .stderr(predicate::str::contains("Docker engine is unreachable"))
+            .stderr(predicate::str::contains("ensure-docker.sh"));
+    }
+}
+
+#[test]
+fn rotate_needs_principals_or_all_and_a_running_stack() {
+    let p = Project::new();
+    p.cmd().arg("init-secrets").assert().success();
+    let before = all_secret_values(&p);
+    p.cmd()
+        .arg("rotate")
+        .assert()
+        .code(2)
+        .stderr(predicate::str::contains("--all"));
+    p.cmd()
+        .args(["rotate", "kafka-mallory"])
+        .assert()
+        .code(2)
+        .stderr(predicate::str::contains(
+            "unknown principal `kafka-mallory`",
+        ));
+    p.cmd()
+        .args(["rotate", "kafka-app"])
+        .assert()
+        .code(2)
+        .stderr(predicate::str::contains("init-secrets --force"));
+    assert_eq!(
+        before,
+        all_secret_values(&p),
+        "a refused rotation changes nothing"
+    );
+}
+
+#[test]
+fn verify_lists_its_checks() {
+    let p = Project::new();
+    let out = p
+        .cmd()
+        .args(["verify", "--list", "--format", "json"])
+        .output()
+        .expect("run");
+    assert!(out.status.success());
+    let checks: serde_json::Value = serde_json::from_slice(&out.stdout).expect("json");
+    assert_eq!(checks.as_array().expect("array").len(), 33);
+}

@@ -74,6 +74,12 @@ impl Project {
             dir.path().join(".gitignore"),
         )
         .expect("copy gitignore");
+        std::fs::create_dir_all(dir.path().join("compose")).expect("mkdir");
+        std::fs::copy(
+            repo_root().join("compose/docker-compose.yml"),
+            dir.path().join("compose/docker-compose.yml"),
+        )
+        .expect("copy compose file");
         let status = std::process::Command::new("git")
             .args(["init", "-q"])
             .current_dir(dir.path())
