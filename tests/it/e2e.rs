@@ -39,15 +39,14 @@ fn e2e_project() -> Project {
         .replace("host_port: 18083", "host_port: 38083")
         .replace("host_http_port: 18123", "host_http_port: 38123");
     std::fs::write(p.path().join("configs/stack.yaml"), settings).expect("write settings");
-    for dir in ["images"] {
-        let status = std::process::Command::new("cp")
-            .arg("-r")
-            .arg(repo_root().join(dir))
-            .arg(p.path())
-            .status()
-            .expect("cp");
-        assert!(status.success());
-    }
+    // The recipes, as build contexts.
+    let status = std::process::Command::new("cp")
+        .arg("-r")
+        .arg(repo_root().join("images"))
+        .arg(p.path())
+        .status()
+        .expect("cp");
+    assert!(status.success());
     p
 }
 
