@@ -14,6 +14,16 @@ use super::{Secret, SecretError, SecretSet, SecretSource, generate};
 use crate::config::Principal;
 use crate::fsutil::{DirLock, WriteOutcome, ensure_dir, write_atomic};
 
+/// Maps an I/O error on `path` to a [`SecretError`] naming the action and the file.
+fn io_err(action: &'static str, path: &Path) -> impl FnOnce(io::Error) -> SecretError {
+    let path = path.to_path_buf();
+    move |source| SecretError::Io {
+        action,
+        path,
+        source,
+    }
+}
+
 /// The secrets directory, relative to the project root.
 pub const SECRETS_DIR: &str = "secrets";
 
@@ -142,14 +152,6 @@ impl FileStore {
             return Err(SecretError::UnknownPrincipal(unknown.clone(), known()));
         }
         let git = GitGuard::check(&self.root)?;
-        let io_err = |action: &'static str, path: &Path| {
-            let path = path.to_path_buf();
-            move |source: io::Error| SecretError::Io {
-                action,
-                path,
-                source,
-            }
-        };
         ensure_dir(&self.dir, 0o700).map_err(io_err("create", &self.dir))?;
         let lock_path = self.dir.join(".lock");
         let _lock = DirLock::acquire(&lock_path).map_err(io_err("lock", &lock_path))?;
@@ -189,14 +191,6 @@ impl FileStore {
     /// write fails, the values already replaced are put back, so a failed rotation changes
     /// nothing on disk.
     pub fn rotate(&self, rotations: &[(Principal, Secret)]) -> Result<(), SecretError> {
-        let io_err = |action: &'static str, path: &Path| {
-            let path = path.to_path_buf();
-            move |source: io::Error| SecretError::Io {
-                action,
-                path,
-                source,
-            }
-        };
         let lock_path = self.dir.join(".lock");
         let _lock = DirLock::acquire(&lock_path).map_err(io_err("lock", &lock_path))?;
         let previous_dir = self.dir.join(".previous");

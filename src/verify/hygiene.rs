@@ -111,60 +111,71 @@ async fn tracked_files(ctx: &Context) -> Outcome {
     }
 }
 
-async fn container_env(ctx: &Context) -> Outcome {
-    let containers = match ctx.engine.project_containers(&ctx.settings.project).await {
-        Ok(c) => c,
-        Err(e) => return fail(e.to_string()),
-    };
+/// Runs `inspect` on every container of the project and collects what it reports.
+async fn per_container<F, Fut>(ctx: &Context, inspect: F) -> Result<(usize, Vec<String>), String>
+where
+    F: Fn(String, String) -> Fut,
+    Fut: std::future::Future<Output = Result<Vec<String>, String>>,
+{
+    let containers = ctx
+        .engine
+        .project_containers(&ctx.settings.project)
+        .await
+        .map_err(|e| e.to_string())?;
     let mut offenders = Vec::new();
     for c in &containers {
-        match ctx.engine.container_env(&c.id).await {
-            Ok(entries) => {
-                for entry in entries.iter().filter(|e| leaks(ctx, e) > 0) {
-                    let name = entry.split('=').next().unwrap_or("argument");
-                    offenders.push(format!("{} ({name})", c.name));
-                }
-            }
-            Err(e) => return fail(e.to_string()),
-        }
+        offenders.extend(inspect(c.id.clone(), c.name.clone()).await?);
     }
-    if offenders.is_empty() {
-        pass(format!(
-            "no secret in the environment or command line of {} container(s)",
-            containers.len()
-        ))
-    } else {
-        fail(format!(
+    Ok((containers.len(), offenders))
+}
+
+async fn container_env(ctx: &Context) -> Outcome {
+    let found = per_container(ctx, |id, name| async move {
+        let entries = ctx
+            .engine
+            .container_env(&id)
+            .await
+            .map_err(|e| e.to_string())?;
+        Ok(entries
+            .iter()
+            .filter(|e| leaks(ctx, e) > 0)
+            .map(|e| format!("{name} ({})", e.split('=').next().unwrap_or("argument")))
+            .collect())
+    })
+    .await;
+    match found {
+        Ok((n, offenders)) if offenders.is_empty() => pass(format!(
+            "no secret in the environment or command line of {n} container(s)"
+        )),
+        Ok((_, offenders)) => fail(format!(
             "secret value in the environment/command of: {}; secrets must be mounted files",
             offenders.join(", ")
-        ))
+        )),
+        Err(e) => fail(e),
     }
 }
 
 async fn container_logs(ctx: &Context) -> Outcome {
-    let containers = match ctx.engine.project_containers(&ctx.settings.project).await {
-        Ok(c) => c,
-        Err(e) => return fail(e.to_string()),
-    };
-    let mut offenders = Vec::new();
-    for c in &containers {
-        match ctx.engine.logs(&c.id, None).await {
-            Ok(text) => {
-                let n = leaks(ctx, &text);
-                if n > 0 {
-                    offenders.push(format!("{} ({n} value(s))", c.name));
-                }
-            }
-            Err(e) => return fail(e.to_string()),
+    let found = per_container(ctx, |id, name| async move {
+        let text = ctx
+            .engine
+            .logs(&id, None)
+            .await
+            .map_err(|e| e.to_string())?;
+        let n = leaks(ctx, &text);
+        Ok(if n > 0 {
+            vec![format!("{name} ({n} value(s))")]
+        } else {
+            Vec::new()
+        })
+    })
+    .await;
+    match found {
+        Ok((n, offenders)) if offenders.is_empty() => {
+            pass(format!("no secret value in the logs of {n} container(s)"))
         }
-    }
-    if offenders.is_empty() {
-        pass(format!(
-            "no secret value in the logs of {} container(s)",
-            containers.len()
-        ))
-    } else {
-        fail(format!("secret values logged by: {}", offenders.join(", ")))
+        Ok((_, offenders)) => fail(format!("secret values logged by: {}", offenders.join(", "))),
+        Err(e) => fail(e),
     }
 }
 

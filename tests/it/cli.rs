@@ -90,14 +90,12 @@ fn init_secrets_creates_private_files_and_prints_no_value() {
     assert_eq!(values.len(), 7);
 }
 
-#[test]
-fn init_secrets_twice_keeps_files_byte_identical_with_same_mtime() {
-    let p = Project::new();
-    p.cmd().arg("init-secrets").assert().success();
-    let before: Vec<(Vec<u8>, i64, i64)> = PRINCIPALS
+/// Bytes and mtime of every secret file.
+fn file_states(p: &Project) -> Vec<(Vec<u8>, i64, i64)> {
+    PRINCIPALS
         .iter()
         .map(|id| {
-            let path = secret_path(&p, id);
+            let path = secret_path(p, id);
             let meta = fs::metadata(&path).expect("meta");
             (
                 fs::read(&path).expect("read"),
@@ -105,25 +103,21 @@ fn init_secrets_twice_keeps_files_byte_identical_with_same_mtime() {
                 meta.mtime_nsec(),
             )
         })
-        .collect();
+        .collect()
+}
+
+#[test]
+fn init_secrets_twice_keeps_files_byte_identical_with_same_mtime() {
+    let p = Project::new();
+    p.cmd().arg("init-secrets").assert().success();
+    let before = file_states(&p);
     let out = p.cmd().arg("init-secrets").output().expect("run");
     assert!(out.status.success());
     assert_eq!(
         String::from_utf8_lossy(&out.stdout).matches("kept").count(),
         7
     );
-    let after: Vec<(Vec<u8>, i64, i64)> = PRINCIPALS
-        .iter()
-        .map(|id| {
-            let path = secret_path(&p, id);
-            let meta = fs::metadata(&path).expect("meta");
-            (
-                fs::read(&path).expect("read"),
-                meta.mtime(),
-                meta.mtime_nsec(),
-            )
-        })
-        .collect();
+    let after = file_states(&p);
     assert_eq!(before, after);
 }
 
