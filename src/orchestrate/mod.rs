@@ -308,22 +308,18 @@ async fn bring_up(
     let image_id = images.get(&service.name).cloned().unwrap_or_default();
     let hash = config_hash(service, &image_id)?;
     let current = existing.iter().find(|c| c.service == service.name);
-    let action = match current {
-        Some(c) if c.hash == hash && c.state == "running" => Action::Unchanged,
-        Some(c) => {
-            progress.line(
-                &service.name,
-                if c.hash == hash {
-                    "recreating: it was not running"
-                } else {
-                    "recreating: its definition or files changed"
-                },
-            );
-            engine.remove(&c.id).await?;
-            Action::Recreated
-        }
-        None => Action::Created,
-    };
+    let action = decide(current, &hash);
+    if let (Action::Recreated, Some(c)) = (action, current) {
+        progress.line(
+            &service.name,
+            if c.hash == hash {
+                "recreating: it was not running"
+            } else {
+                "recreating: its definition or files changed"
+            },
+        );
+        engine.remove(&c.id).await?;
+    }
     let id = match (action, current) {
         (Action::Unchanged, Some(c)) => c.id.clone(),
         _ => {
@@ -370,6 +366,15 @@ fn check_host_ports(stack: &Stack, existing: &[ProjectContainer]) -> Result<(), 
         }
     }
     Ok(())
+}
+
+/// Keep a running container whose hash matches; recreate any other; create when there is none.
+pub fn decide(current: Option<&ProjectContainer>, hash: &str) -> Action {
+    match current {
+        Some(c) if c.hash == hash && c.state == "running" => Action::Unchanged,
+        Some(_) => Action::Recreated,
+        None => Action::Created,
+    }
 }
 
 /// What `down` removed.
@@ -458,4 +463,88 @@ pub async fn recreate_service(
     engine.start(&id).await?;
     health::wait_healthy(engine, service, &id, redactor, progress).await?;
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn container(hash: &str, state: &str) -> ProjectContainer {
+        ProjectContainer {
+            id: "id".into(),
+            name: "stackctl-kafka".into(),
+            service: "kafka".into(),
+            hash: hash.into(),
+            phase: "4".into(),
+            state: state.into(),
+            health: Some("healthy".into()),
+            ports: Vec::new(),
+        }
+    }
+
+    #[test]
+    fn keeps_only_running_containers_with_the_same_hash() {
+        assert_eq!(decide(None, "h"), Action::Created);
+        assert_eq!(
+            decide(Some(&container("h", "running")), "h"),
+            Action::Unchanged
+        );
+        assert_eq!(
+            decide(Some(&container("old", "running")), "h"),
+            Action::Recreated
+        );
+        assert_eq!(
+            decide(Some(&container("h", "exited")), "h"),
+            Action::Recreated
+        );
+    }
+
+    #[test]
+    fn builds_connect_after_the_kafka_image_it_starts_from() {
+        let root = Path::new(env!("CARGO_MANIFEST_DIR"));
+        let settings = Settings::load(root).expect("settings");
+        let stack = crate::compose::load(root, &settings, 4).expect("compose");
+        let order: Vec<&str> = build_order(&stack)
+            .iter()
+            .map(|s| s.name.as_str())
+            .collect();
+        let kafka = order.iter().position(|s| *s == "kafka").expect("kafka");
+        let connect = order.iter().position(|s| *s == "connect").expect("connect");
+        assert!(kafka < connect, "{order:?}");
+        assert_eq!(order.len(), 4);
+    }
+
+    #[test]
+    fn config_hash_follows_file_contents() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let file = dir.path().join("f");
+        std::fs::write(&file, "a").expect("write");
+        let service = Service {
+            name: "s".into(),
+            image: "i".into(),
+            build_context: None,
+            build_args: Default::default(),
+            command: None,
+            environment: Default::default(),
+            files: vec![crate::compose::FileMount {
+                name: "f".into(),
+                source: file.clone(),
+                target: "/f".into(),
+                uid: 1,
+                gid: 1,
+                mode: 0o400,
+            }],
+            volumes: Vec::new(),
+            ports: Vec::new(),
+            healthcheck: None,
+            depends_on: Vec::new(),
+            limits: None,
+            networks: Vec::new(),
+        };
+        let first = config_hash(&service, "img").expect("hash");
+        assert_eq!(first, config_hash(&service, "img").expect("hash"));
+        assert_ne!(first, config_hash(&service, "other-img").expect("hash"));
+        std::fs::write(&file, "b").expect("write");
+        assert_ne!(first, config_hash(&service, "img").expect("hash"));
+    }
 }
