@@ -239,19 +239,51 @@ pub async fn up(
         progress.line(&c.service, "removing: no longer in the compose file");
         engine.remove(&c.id).await?;
     }
+    // Decide every service first. What will be recreated is stopped in reverse dependency order
+    // (clients before the broker they use), so no client hangs on a broker that went away; then
+    // everything starts in dependency order.
+    let mut plans: BTreeMap<String, Planned> = BTreeMap::new();
+    for service in &stack.services {
+        let image_id = images.get(&service.name).cloned().unwrap_or_default();
+        let hash = config_hash(service, &image_id)?;
+        let current = existing.iter().find(|c| c.service == service.name);
+        plans.insert(
+            service.name.clone(),
+            Planned {
+                action: decide(current, &hash),
+                current_id: current.map(|c| c.id.clone()),
+                was_running_same: current.is_some_and(|c| c.hash == hash),
+                hash,
+            },
+        );
+    }
+    for wave in stack.start_waves().into_iter().rev() {
+        let removals = wave.iter().filter_map(|service| {
+            let plan = plans.get(&service.name)?;
+            let id = plan
+                .current_id
+                .as_ref()
+                .filter(|_| plan.action == Action::Recreated)?;
+            progress.line(
+                &service.name,
+                if plan.was_running_same {
+                    "recreating: it was not running"
+                } else {
+                    "recreating: its definition or files changed"
+                },
+            );
+            Some(engine.remove(id))
+        });
+        for result in futures_util::future::join_all(removals).await {
+            result?;
+        }
+    }
     let mut reports = Vec::new();
     let mut steps = Vec::new();
     for wave in stack.start_waves() {
         let futures = wave.iter().map(|service| {
-            bring_up(
-                engine,
-                stack,
-                service,
-                &images,
-                &existing,
-                input.redactor,
-                progress,
-            )
+            let plan = &plans[&service.name];
+            bring_up(engine, stack, service, plan, input.redactor, progress)
         });
         let results = futures_util::future::join_all(futures).await;
         for result in results {
@@ -295,35 +327,30 @@ pub async fn up(
     })
 }
 
+/// What `up` decided for one service before touching anything.
+struct Planned {
+    action: Action,
+    hash: String,
+    current_id: Option<String>,
+    /// The current container has the right hash but is not running.
+    was_running_same: bool,
+}
+
+/// Starts one service as planned (its old container is already gone) and waits for health.
 async fn bring_up(
     engine: &Engine,
     stack: &Stack,
     service: &Service,
-    images: &BTreeMap<String, String>,
-    existing: &[ProjectContainer],
+    plan: &Planned,
     redactor: &Redactor,
     progress: &dyn Progress,
 ) -> Result<ServiceReport, UpError> {
     let started = Instant::now();
-    let image_id = images.get(&service.name).cloned().unwrap_or_default();
-    let hash = config_hash(service, &image_id)?;
-    let current = existing.iter().find(|c| c.service == service.name);
-    let action = decide(current, &hash);
-    if let (Action::Recreated, Some(c)) = (action, current) {
-        progress.line(
-            &service.name,
-            if c.hash == hash {
-                "recreating: it was not running"
-            } else {
-                "recreating: its definition or files changed"
-            },
-        );
-        engine.remove(&c.id).await?;
-    }
-    let id = match (action, current) {
-        (Action::Unchanged, Some(c)) => c.id.clone(),
+    let action = plan.action;
+    let id = match (action, &plan.current_id) {
+        (Action::Unchanged, Some(id)) => id.clone(),
         _ => {
-            let id = engine.create_service(stack, service, &hash).await?;
+            let id = engine.create_service(stack, service, &plan.hash).await?;
             if let Err(e) = engine.start(&id).await {
                 return Err(UpError::Service {
                     service: service.name.clone(),
