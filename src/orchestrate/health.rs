@@ -83,7 +83,7 @@ async fn failure(
 ) -> UpError {
     let logs = engine.logs(id, Some(25)).await.unwrap_or_default();
     let logs = redactor.redact(&logs);
-    let cause = likely_cause(&logs, service);
+    let cause = likely_cause(&logs);
     let tail: Vec<&str> = logs
         .lines()
         .rev()
@@ -106,7 +106,7 @@ async fn failure(
 }
 
 /// Recognises the common reasons a service of this stack fails.
-pub fn likely_cause(logs: &str, service: &Service) -> Option<String> {
+pub fn likely_cause(logs: &str) -> Option<String> {
     let rules: &[(&str, &str)] = &[
         (
             "Authentication failed",
@@ -136,16 +136,16 @@ pub fn likely_cause(logs: &str, service: &Service) -> Option<String> {
             "Address already in use",
             "a port inside the container is taken",
         ),
+        // Before the KAFKA_CLUSTER_ID rule: the mismatch message names that variable too.
+        (
+            "belongs to cluster",
+            "the Kafka data volume was formatted for another kafka.cluster_id: restore the id in configs/stack.yaml, or `stackctl down --volumes` to start empty",
+        ),
         (
             "KAFKA_CLUSTER_ID",
             "kafka.cluster_id in configs/stack.yaml is missing or malformed",
         ),
-        (
-            "meta.properties",
-            "the data volume belongs to another cluster id: `stackctl down --volumes` resets it",
-        ),
     ];
-    let _ = service;
     rules
         .iter()
         .find(|(needle, _)| logs.contains(needle))
@@ -160,10 +160,16 @@ pub fn explain_start_failure(error: &str, service: &Service) -> String {
             .iter()
             .map(|p| format!("{}:{}", p.host_ip, p.host_port))
             .collect();
+        let setting = match service.name.as_str() {
+            "kafka" => "kafka.host_port",
+            "schema-registry" => "schema_registry.host_port",
+            "connect" => "connect.host_port",
+            "clickhouse" => "clickhouse.host_http_port",
+            _ => "its host port",
+        };
         return format!(
-            "host port {} is already in use by another process; free it or change the host port for {} in configs/stack.yaml",
-            ports.join(", "),
-            service.name
+            "host port {} is already in use by another process; free it or change {setting} in configs/stack.yaml",
+            ports.join(", ")
         );
     }
     format!("could not start: {}", first_line(error))
@@ -171,4 +177,32 @@ pub fn explain_start_failure(error: &str, service: &Service) -> String {
 
 fn first_line(s: &str) -> &str {
     s.lines().next().unwrap_or(s)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_cluster_id_mismatch_gets_the_volume_hint() {
+        let log = "stackctl-kafka: /var/lib/kafka/data belongs to cluster 'A' but KAFKA_CLUSTER_ID is 'B'; refusing to start";
+        let cause = likely_cause(log).expect("a cause");
+        assert!(cause.contains("down --volumes"), "{cause}");
+        assert!(likely_cause("all good").is_none());
+    }
+
+    #[test]
+    fn a_taken_port_names_the_setting() {
+        let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR"));
+        let settings = crate::config::Settings::load(root).expect("settings");
+        let stack = crate::compose::load(root, &settings, 4).expect("compose");
+        let message = explain_start_failure(
+            "bind: address already in use",
+            stack.service("connect").expect("connect"),
+        );
+        assert_eq!(
+            message,
+            "host port 127.0.0.1:18083 is already in use by another process; free it or change connect.host_port in configs/stack.yaml"
+        );
+    }
 }
