@@ -221,9 +221,13 @@ impl Settings {
 
     /// Parses settings text; `path` only names the source in errors.
     pub fn parse(text: &str, path: &Path) -> Result<Settings, ConfigError> {
-        let settings: Settings = serde_norway::from_str(text).map_err(|e| ConfigError::Parse {
+        // The error names where in the file the problem is (e.g. `kafka: unknown field …`).
+        let settings: Settings = serde_path_to_error::deserialize(
+            serde_norway::Deserializer::from_str(text),
+        )
+        .map_err(|e| ConfigError::Parse {
             path: path.to_path_buf(),
-            message: e.to_string(),
+            message: format!("{}: {}", e.path(), e.inner()),
         })?;
         settings.validate(path)?;
         Ok(settings)
@@ -464,7 +468,10 @@ mod tests {
     fn unknown_key_is_rejected_with_its_name() {
         let text = repo_settings_text().replace("node_id: 1", "node_id: 1\n  nodeid: 2");
         let err = Settings::parse(&text, Path::new("stack.yaml")).unwrap_err();
-        assert!(err.to_string().contains("nodeid"), "{err}");
+        assert!(
+            err.to_string().contains("kafka: unknown field `nodeid`"),
+            "{err}"
+        );
     }
 
     #[test]

@@ -641,7 +641,10 @@ mod tests {
             1,
         );
         let err = parse(&text, &path, &settings, 4).unwrap_err().to_string();
-        assert!(err.contains("privileged"), "{err}");
+        assert!(
+            err.contains("services.kafka.privileged: unknown field `privileged`"),
+            "{err}"
+        );
     }
 
     #[test]
