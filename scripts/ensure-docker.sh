@@ -45,13 +45,49 @@ if engine_up; then
 fi
 
 need_root "starting dockerd"
+
+# A dockerd (and the containerd it manages) that died uncleanly, e.g. killed with its session,
+# leaves pid files behind; a new dockerd refuses to start, or times out waiting for containerd,
+# while a pid in them looks alive. Remove each one unless it names a live process of that name.
+clear_stale_pidfile() {
+  local file=$1 name=$2 pid state comm
+  [ -f "$file" ] || return 0
+  pid=$(cat "$file" 2>/dev/null || true)
+  state=$(awk '{print $3}' "/proc/$pid/stat" 2>/dev/null || true)
+  comm=$(cat "/proc/$pid/comm" 2>/dev/null || true)
+  if [ -z "$pid" ] || [ "$comm" != "$name" ] || [ "$state" = Z ]; then
+    say "removing stale $file (pid ${pid:-none} is not a running $name)"
+    rm -f "$file"
+  fi
+}
+
+# An orphaned containerd of a previous dockerd keeps its state directory locked: stop it.
+MANAGED='containerd --config /var/run/docker/containerd/containerd.toml'
+if ! pgrep -x dockerd >/dev/null 2>&1 && pgrep -f "$MANAGED" >/dev/null 2>&1; then
+  say "stopping the containerd left behind by a previous dockerd"
+  pkill -f "$MANAGED" || true
+  for _ in $(seq 1 20); do
+    pgrep -f "$MANAGED" >/dev/null 2>&1 || break
+    sleep 0.5
+  done
+  pkill -9 -f "$MANAGED" 2>/dev/null || true
+fi
+clear_stale_pidfile /var/run/docker.pid dockerd
+clear_stale_pidfile /var/run/docker/containerd/containerd.pid containerd
+
 say "starting dockerd (log: $LOG)"
 nohup dockerd >"$LOG" 2>&1 &
+daemon=$!
 
 for _ in $(seq 1 "$WAIT_SECS"); do
   if engine_up; then
     say "engine ready"
     exit 0
+  fi
+  if ! kill -0 "$daemon" 2>/dev/null; then
+    say "dockerd exited during start-up; last log lines:"
+    tail -n 20 "$LOG" >&2 || true
+    exit 1
   fi
   sleep 1
 done
