@@ -422,8 +422,14 @@ async fn logs(root: &Path, service: &str, follow: bool, tail: usize) -> Result<u
     let engine = Engine::connect().await?;
     let containers = engine.project_containers(&settings.project).await?;
     let Some(container) = containers.iter().find(|c| c.service == service) else {
+        if containers.is_empty() {
+            anyhow::bail!(
+                "the stack is not running (no containers of project {}): run `stackctl up`",
+                settings.project
+            );
+        }
         anyhow::bail!(
-            "no container for service `{service}` in project {}; running: {}",
+            "no container for service `{service}` in project {}; there are: {}",
             settings.project,
             containers
                 .iter()
@@ -432,6 +438,7 @@ async fn logs(root: &Path, service: &str, follow: bool, tail: usize) -> Result<u
                 .join(", ")
         );
     };
+
     if follow {
         let mut out = std::io::stdout();
         engine
