@@ -13,6 +13,50 @@ fn connect(ctx: &super::Context) -> Connect {
     Connect::new(ctx.settings.connect.host_port, Duration::from_secs(10))
 }
 
+/// RUNNING passes at once and FAILED or PAUSED fails at once. States a worker passes through
+/// while its group rebalances (after a broker restart: UNASSIGNED, RESTARTING, no tasks yet, or
+/// REST answering 409) are waited out, up to 30 s; then the last one seen is the failure.
+async fn connector_running(ctx: &super::Context) -> super::Outcome {
+    let name = &ctx.settings.connect.connector;
+    let rest = connect(ctx);
+    let deadline = std::time::Instant::now() + Duration::from_secs(30);
+    loop {
+        let last = match rest.status(name).await {
+            Ok(Some(s)) if s.running() => {
+                return pass(format!(
+                    "{name}: connector RUNNING, {} task(s) RUNNING",
+                    s.tasks.len()
+                ));
+            }
+            Ok(Some(s))
+                if s.connector == "FAILED"
+                    || s.connector == "PAUSED"
+                    || s.tasks.iter().any(|t| t == "FAILED" || t == "PAUSED") =>
+            {
+                return fail(format!(
+                    "{name}: connector {} tasks {:?} {}; see `stackctl logs connect`",
+                    s.connector,
+                    s.tasks,
+                    s.trace.unwrap_or_default()
+                ));
+            }
+            Ok(Some(s)) => format!("connector {} tasks {:?}", s.connector, s.tasks),
+            Ok(None) => {
+                return fail(format!(
+                    "connector {name} is not deployed; `stackctl up` deploys it"
+                ));
+            }
+            Err(e) => format!("status request failed: {e}"),
+        };
+        if std::time::Instant::now() >= deadline {
+            return fail(format!(
+                "{name} not RUNNING within 30 s; last: {last}; see `stackctl logs connect`"
+            ));
+        }
+        tokio::time::sleep(Duration::from_millis(500)).await;
+    }
+}
+
 pub fn checks() -> Vec<Check> {
     vec![
         check!("connect.rest", "connect", from 1, Positive, 10, "REST API answers", |ctx| {
@@ -36,14 +80,8 @@ pub fn checks() -> Vec<Check> {
                 Err(e) => fail(format!("describing Connect's topics: {e}")),
             }
         }),
-        check!("connect.connector-running", "connect", from 1, Positive, 10, "sink connector and tasks RUNNING", |ctx| {
-            let name = &ctx.settings.connect.connector;
-            match connect(ctx).status(name).await {
-                Ok(Some(s)) if s.running() => pass(format!("{name}: connector RUNNING, {} task(s) RUNNING", s.tasks.len())),
-                Ok(Some(s)) => fail(format!("{name}: connector {} tasks {:?} {}; see `stackctl logs connect`", s.connector, s.tasks, s.trace.unwrap_or_default())),
-                Ok(None) => fail(format!("connector {name} is not deployed; `stackctl up` deploys it")),
-                Err(e) => fail(format!("connector status: {e}")),
-            }
+        check!("connect.connector-running", "connect", from 1, Positive, 35, "sink connector and tasks RUNNING", |ctx| {
+            connector_running(ctx).await
         }),
         check!("connect.config-no-secret", "connect", from 1, Negative, 10, "connector config over REST holds no plaintext secret", |ctx| {
             let name = &ctx.settings.connect.connector;
