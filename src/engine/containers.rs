@@ -384,7 +384,12 @@ impl Engine {
     pub async fn remove(&self, id: &str) -> Result<(), EngineError> {
         let stop = StopContainerOptionsBuilder::default().t(20).build();
         let _ = self.docker.stop_container(id, Some(stop)).await;
-        let options = RemoveContainerOptionsBuilder::default().force(true).build();
+        // v: also the container's anonymous volumes (the Connect image inherits the broker's VOLUME);
+        // named volumes such as kafka-data are never removed here.
+        let options = RemoveContainerOptionsBuilder::default()
+            .force(true)
+            .v(true)
+            .build();
         self.docker
             .remove_container(id, Some(options))
             .await
