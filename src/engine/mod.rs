@@ -105,3 +105,96 @@ pub fn project_filter(project: &str) -> HashMap<String, Vec<String>> {
         vec![format!("{LABEL_PROJECT}={project}")],
     )])
 }
+
+/// What orchestration needs from a container engine. [`Engine`] is the real one (Docker through
+/// bollard); unit tests of `up`/`down` use a scripted fake.
+#[allow(async_fn_in_trait)]
+pub trait ContainerEngine: Sync {
+    fn api_version(&self) -> (u32, u32);
+    async fn image_id(&self, image: &str) -> Option<String>;
+    async fn try_pull(&self, image: &str, progress: &dyn images::Progress) -> bool;
+    async fn ensure_base(&self, progress: &dyn images::Progress) -> Result<(), EngineError>;
+    async fn build(
+        &self,
+        request: &images::BuildRequest<'_>,
+        progress: &dyn images::Progress,
+    ) -> Result<String, EngineError>;
+    async fn ensure_network(&self, project: &str, network: &str) -> Result<(), EngineError>;
+    async fn ensure_volume(&self, project: &str, volume: &str) -> Result<(), EngineError>;
+    async fn project_containers(
+        &self,
+        project: &str,
+    ) -> Result<Vec<containers::ProjectContainer>, EngineError>;
+    async fn create_service(
+        &self,
+        stack: &crate::compose::Stack,
+        service: &crate::compose::Service,
+        hash: &str,
+    ) -> Result<String, EngineError>;
+    async fn start(&self, id: &str) -> Result<(), EngineError>;
+    async fn health(&self, id: &str) -> Result<containers::Health, EngineError>;
+    async fn logs(&self, id: &str, tail: Option<usize>) -> Result<String, EngineError>;
+    async fn remove(&self, id: &str) -> Result<(), EngineError>;
+    async fn remove_project_networks(&self, project: &str) -> Result<Vec<String>, EngineError>;
+    async fn remove_project_volumes(&self, project: &str) -> Result<Vec<String>, EngineError>;
+}
+
+impl ContainerEngine for Engine {
+    fn api_version(&self) -> (u32, u32) {
+        Engine::api_version(self)
+    }
+    async fn image_id(&self, image: &str) -> Option<String> {
+        Engine::image_id(self, image).await
+    }
+    async fn try_pull(&self, image: &str, progress: &dyn images::Progress) -> bool {
+        Engine::try_pull(self, image, progress).await
+    }
+    async fn ensure_base(&self, progress: &dyn images::Progress) -> Result<(), EngineError> {
+        Engine::ensure_base(self, progress).await
+    }
+    async fn build(
+        &self,
+        request: &images::BuildRequest<'_>,
+        progress: &dyn images::Progress,
+    ) -> Result<String, EngineError> {
+        Engine::build(self, request, progress).await
+    }
+    async fn ensure_network(&self, project: &str, network: &str) -> Result<(), EngineError> {
+        Engine::ensure_network(self, project, network).await
+    }
+    async fn ensure_volume(&self, project: &str, volume: &str) -> Result<(), EngineError> {
+        Engine::ensure_volume(self, project, volume).await
+    }
+    async fn project_containers(
+        &self,
+        project: &str,
+    ) -> Result<Vec<containers::ProjectContainer>, EngineError> {
+        Engine::project_containers(self, project).await
+    }
+    async fn create_service(
+        &self,
+        stack: &crate::compose::Stack,
+        service: &crate::compose::Service,
+        hash: &str,
+    ) -> Result<String, EngineError> {
+        Engine::create_service(self, stack, service, hash).await
+    }
+    async fn start(&self, id: &str) -> Result<(), EngineError> {
+        Engine::start(self, id).await
+    }
+    async fn health(&self, id: &str) -> Result<containers::Health, EngineError> {
+        Engine::health(self, id).await
+    }
+    async fn logs(&self, id: &str, tail: Option<usize>) -> Result<String, EngineError> {
+        Engine::logs(self, id, tail).await
+    }
+    async fn remove(&self, id: &str) -> Result<(), EngineError> {
+        Engine::remove(self, id).await
+    }
+    async fn remove_project_networks(&self, project: &str) -> Result<Vec<String>, EngineError> {
+        Engine::remove_project_networks(self, project).await
+    }
+    async fn remove_project_volumes(&self, project: &str) -> Result<Vec<String>, EngineError> {
+        Engine::remove_project_volumes(self, project).await
+    }
+}

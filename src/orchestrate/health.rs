@@ -4,7 +4,7 @@ use std::time::{Duration, Instant};
 
 use super::{UpError, health_bound};
 use crate::compose::Service;
-use crate::engine::Engine;
+use crate::engine::ContainerEngine;
 use crate::engine::containers::Health;
 use crate::engine::images::Progress;
 use crate::secrets::Redactor;
@@ -14,8 +14,8 @@ const REPORT_EVERY: Duration = Duration::from_secs(10);
 
 /// Polls until the container is healthy (or running, without a healthcheck); fails fast when it
 /// exits or turns unhealthy, with its last log lines (redacted) and the likely cause.
-pub async fn wait_healthy(
-    engine: &Engine,
+pub async fn wait_healthy<E: ContainerEngine>(
+    engine: &E,
     service: &Service,
     id: &str,
     redactor: &Redactor,
@@ -74,8 +74,8 @@ pub async fn wait_healthy(
     }
 }
 
-async fn failure(
-    engine: &Engine,
+async fn failure<E: ContainerEngine>(
+    engine: &E,
     service: &Service,
     id: &str,
     redactor: &Redactor,

@@ -17,7 +17,7 @@ use crate::compose::{Service, Stack};
 use crate::config::Settings;
 use crate::engine::containers::ProjectContainer;
 use crate::engine::images::{BuildRequest, CaCertificates, Progress};
-use crate::engine::{Engine, EngineError};
+use crate::engine::{ContainerEngine, EngineError};
 use crate::secrets::{Redactor, SecretSet};
 
 pub use post::{TopicPlan, topic_plan};
@@ -71,8 +71,8 @@ pub struct UpInput<'a> {
 }
 
 /// Builds (or finds, or pulls) every image of the stack. Returns image IDs by service.
-pub async fn ensure_images(
-    engine: &Engine,
+pub async fn ensure_images<E: ContainerEngine>(
+    engine: &E,
     stack: &Stack,
     cas: &CaCertificates,
     force_build: bool,
@@ -206,8 +206,8 @@ pub fn config_hash(service: &Service, image_id: &str) -> Result<String, EngineEr
 }
 
 /// Brings the stack to the desired state, wave by wave, then runs the post-start steps.
-pub async fn up(
-    engine: &Engine,
+pub async fn up<E: ContainerEngine>(
+    engine: &E,
     input: &UpInput<'_>,
     progress: &dyn Progress,
 ) -> Result<UpReport, UpError> {
@@ -337,8 +337,8 @@ struct Planned {
 }
 
 /// Starts one service as planned (its old container is already gone) and waits for health.
-async fn bring_up(
-    engine: &Engine,
+async fn bring_up<E: ContainerEngine>(
+    engine: &E,
     stack: &Stack,
     service: &Service,
     plan: &Planned,
@@ -415,7 +415,11 @@ pub struct DownReport {
 /// Removes the project's containers and networks (found by label); volumes too when asked.
 /// Dependents stop before what they depend on (Connect before the broker it would wait for),
 /// each group concurrently; containers of unknown services go first.
-pub async fn down(engine: &Engine, stack: &Stack, volumes: bool) -> Result<DownReport, UpError> {
+pub async fn down<E: ContainerEngine>(
+    engine: &E,
+    stack: &Stack,
+    volumes: bool,
+) -> Result<DownReport, UpError> {
     let project = stack.project.as_str();
     let containers = engine.project_containers(project).await?;
     let mut groups: Vec<Vec<&ProjectContainer>> = vec![
@@ -468,8 +472,8 @@ pub fn health_bound(service: &Service) -> Duration {
 
 /// Recreates one service's container as `service` describes it (which may differ from the
 /// compose file) and waits until it is healthy. Used by tests that break the stack on purpose.
-pub async fn recreate_service(
-    engine: &Engine,
+pub async fn recreate_service<E: ContainerEngine>(
+    engine: &E,
     stack: &Stack,
     service: &Service,
     redactor: &Redactor,
@@ -539,6 +543,242 @@ mod tests {
         let connect = order.iter().position(|s| *s == "connect").expect("connect");
         assert!(kafka < connect, "{order:?}");
         assert_eq!(order.len(), 4);
+    }
+
+    use crate::engine::containers::Health;
+    use std::sync::Mutex;
+
+    /// A scripted engine: records what orchestration asks of it.
+    #[derive(Default)]
+    struct Fake {
+        existing: Vec<ProjectContainer>,
+        ops: Mutex<Vec<String>>,
+        /// Health by service (default: healthy).
+        health: BTreeMap<String, Health>,
+        logs: String,
+    }
+
+    impl Fake {
+        fn ops(&self) -> Vec<String> {
+            self.ops.lock().map(|o| o.clone()).unwrap_or_default()
+        }
+        fn record(&self, op: String) {
+            if let Ok(mut ops) = self.ops.lock() {
+                ops.push(op);
+            }
+        }
+        /// Container ids are `new-<service>` for created ones, `old-<service>` for existing ones.
+        fn service_of(id: &str) -> &str {
+            id.trim_start_matches("new-").trim_start_matches("old-")
+        }
+    }
+
+    impl ContainerEngine for Fake {
+        fn api_version(&self) -> (u32, u32) {
+            (1, 41)
+        }
+        async fn image_id(&self, image: &str) -> Option<String> {
+            Some(format!("sha-{image}"))
+        }
+        async fn try_pull(&self, _: &str, _: &dyn Progress) -> bool {
+            false
+        }
+        async fn ensure_base(&self, _: &dyn Progress) -> Result<(), EngineError> {
+            Ok(())
+        }
+        async fn build(
+            &self,
+            r: &BuildRequest<'_>,
+            _: &dyn Progress,
+        ) -> Result<String, EngineError> {
+            self.record(format!("build {}", r.service));
+            Ok(format!("sha-{}", r.tag))
+        }
+        async fn ensure_network(&self, _: &str, _: &str) -> Result<(), EngineError> {
+            Ok(())
+        }
+        async fn ensure_volume(&self, _: &str, _: &str) -> Result<(), EngineError> {
+            Ok(())
+        }
+        async fn project_containers(&self, _: &str) -> Result<Vec<ProjectContainer>, EngineError> {
+            Ok(self.existing.clone())
+        }
+        async fn create_service(
+            &self,
+            _: &Stack,
+            service: &Service,
+            _: &str,
+        ) -> Result<String, EngineError> {
+            self.record(format!("create {}", service.name));
+            Ok(format!("new-{}", service.name))
+        }
+        async fn start(&self, id: &str) -> Result<(), EngineError> {
+            self.record(format!("start {}", Fake::service_of(id)));
+            Ok(())
+        }
+        async fn health(&self, id: &str) -> Result<Health, EngineError> {
+            Ok(self
+                .health
+                .get(Fake::service_of(id))
+                .cloned()
+                .unwrap_or(Health::Healthy))
+        }
+        async fn logs(&self, _: &str, _: Option<usize>) -> Result<String, EngineError> {
+            Ok(self.logs.clone())
+        }
+        async fn remove(&self, id: &str) -> Result<(), EngineError> {
+            self.record(format!("remove {}", Fake::service_of(id)));
+            Ok(())
+        }
+        async fn remove_project_networks(&self, _: &str) -> Result<Vec<String>, EngineError> {
+            Ok(vec!["t_n".into()])
+        }
+        async fn remove_project_volumes(&self, _: &str) -> Result<Vec<String>, EngineError> {
+            Ok(Vec::new())
+        }
+    }
+
+    struct Silent;
+    impl Progress for Silent {
+        fn line(&self, _: &str, _: &str) {}
+    }
+
+    /// A broker and a client that depends on it (names without post-start steps).
+    fn two_services() -> (Settings, Stack) {
+        let root = Path::new(env!("CARGO_MANIFEST_DIR"));
+        let settings = Settings::load(root).expect("settings");
+        let text = "name: t\nservices:\n  broker:\n    image: img/broker\n    networks: [n]\n  client:\n    image: img/client\n    depends_on:\n      broker: {condition: service_healthy}\n    networks: [n]\nnetworks:\n  n: {}\n";
+        let stack = crate::compose::parse(text, &root.join("compose/test.yml"), &settings, 4)
+            .expect("parse");
+        (settings, stack)
+    }
+
+    fn run_up(fake: &Fake) -> Result<UpReport, UpError> {
+        let (settings, stack) = two_services();
+        let secrets = SecretSet::from_map(BTreeMap::new());
+        let redactor = Redactor::default();
+        let cas = CaCertificates::none();
+        let dir = tempfile::tempdir().expect("tempdir");
+        let input = UpInput {
+            settings: &settings,
+            secrets: &secrets,
+            stack: &stack,
+            rendered_dir: dir.path(),
+            cas: &cas,
+            redactor: &redactor,
+            verbose: false,
+        };
+        tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()
+            .expect("runtime")
+            .block_on(up(fake, &input, &Silent))
+    }
+
+    fn existing(service: &str, hash: &str) -> ProjectContainer {
+        ProjectContainer {
+            id: format!("old-{service}"),
+            service: service.into(),
+            ..container(hash, "running")
+        }
+    }
+
+    fn hash_of(service: &str) -> String {
+        let (_, stack) = two_services();
+        let s = stack.service(service).expect("service");
+        config_hash(s, &format!("sha-{}", s.image)).expect("hash")
+    }
+
+    #[test]
+    fn a_fresh_up_starts_the_broker_before_its_client() {
+        let fake = Fake::default();
+        let report = run_up(&fake).expect("up");
+        assert_eq!(
+            fake.ops(),
+            [
+                "create broker",
+                "start broker",
+                "create client",
+                "start client"
+            ]
+        );
+        assert!(
+            report
+                .services
+                .iter()
+                .all(|s| s.action == Action::Created && s.health == "healthy")
+        );
+    }
+
+    #[test]
+    fn unchanged_services_are_left_alone() {
+        let fake = Fake {
+            existing: vec![
+                existing("broker", &hash_of("broker")),
+                existing("client", &hash_of("client")),
+            ],
+            ..Fake::default()
+        };
+        let report = run_up(&fake).expect("up");
+        assert_eq!(fake.ops(), Vec::<String>::new());
+        assert!(
+            report
+                .services
+                .iter()
+                .all(|s| s.action == Action::Unchanged)
+        );
+    }
+
+    #[test]
+    fn changed_services_stop_client_first_and_start_broker_first() {
+        let fake = Fake {
+            existing: vec![existing("broker", "stale"), existing("client", "stale")],
+            ..Fake::default()
+        };
+        run_up(&fake).expect("up");
+        assert_eq!(
+            fake.ops(),
+            [
+                "remove client",
+                "remove broker",
+                "create broker",
+                "start broker",
+                "create client",
+                "start client"
+            ]
+        );
+    }
+
+    #[test]
+    fn a_service_that_exits_is_explained_and_its_dependents_never_start() {
+        let fake = Fake {
+            health: BTreeMap::from([("broker".to_string(), Health::Exited(1))]),
+            logs: "ERROR SaslAuthenticationException: Authentication failed: Invalid username or password".into(),
+            ..Fake::default()
+        };
+        let err = run_up(&fake).expect_err("must fail").to_string();
+        assert!(
+            err.starts_with("broker: exited with code 1. Likely cause: a Kafka login was refused"),
+            "{err}"
+        );
+        assert!(err.contains("stackctl logs broker"), "{err}");
+        assert_eq!(fake.ops(), ["create broker", "start broker"]);
+    }
+
+    #[test]
+    fn down_removes_dependents_first() {
+        let fake = Fake {
+            existing: vec![existing("broker", "h"), existing("client", "h")],
+            ..Fake::default()
+        };
+        let (_, stack) = two_services();
+        let report = tokio::runtime::Builder::new_current_thread()
+            .build()
+            .expect("runtime")
+            .block_on(down(&fake, &stack, false))
+            .expect("down");
+        assert_eq!(fake.ops(), ["remove client", "remove broker"]);
+        assert_eq!(report.networks, ["t_n"]);
     }
 
     #[test]
