@@ -169,6 +169,16 @@ pub enum KafkaRole {
     App,
 }
 
+impl KafkaRole {
+    /// Every role, in the order principals are listed.
+    pub const ALL: [KafkaRole; 4] = [
+        KafkaRole::Admin,
+        KafkaRole::SchemaRegistry,
+        KafkaRole::Connect,
+        KafkaRole::App,
+    ];
+}
+
 /// Which ClickHouse role a user plays.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize)]
 #[serde(rename_all = "kebab-case")]
@@ -176,6 +186,15 @@ pub enum ClickHouseRole {
     Admin,
     Writer,
     Readonly,
+}
+
+impl ClickHouseRole {
+    /// Every role, in the order principals are listed.
+    pub const ALL: [ClickHouseRole; 3] = [
+        ClickHouseRole::Admin,
+        ClickHouseRole::Writer,
+        ClickHouseRole::Readonly,
+    ];
 }
 
 /// A credential the stack needs: one per principal, one secret file each.
@@ -235,38 +254,15 @@ impl Settings {
 
     /// Every principal, Kafka first, in a stable order.
     pub fn principals(&self) -> Vec<Principal> {
-        let k = &self.kafka.principals;
-        let c = &self.clickhouse.users;
-        vec![
-            Principal::Kafka {
-                role: KafkaRole::Admin,
-                user: k.admin.clone(),
-            },
-            Principal::Kafka {
-                role: KafkaRole::SchemaRegistry,
-                user: k.schema_registry.clone(),
-            },
-            Principal::Kafka {
-                role: KafkaRole::Connect,
-                user: k.connect.clone(),
-            },
-            Principal::Kafka {
-                role: KafkaRole::App,
-                user: k.app.clone(),
-            },
-            Principal::ClickHouse {
-                role: ClickHouseRole::Admin,
-                user: c.admin.clone(),
-            },
-            Principal::ClickHouse {
-                role: ClickHouseRole::Writer,
-                user: c.writer.clone(),
-            },
-            Principal::ClickHouse {
-                role: ClickHouseRole::Readonly,
-                user: c.readonly.clone(),
-            },
-        ]
+        KafkaRole::ALL
+            .into_iter()
+            .map(|role| self.kafka_principal(role))
+            .chain(
+                ClickHouseRole::ALL
+                    .into_iter()
+                    .map(|role| self.clickhouse_principal(role)),
+            )
+            .collect()
     }
 
     /// The principal with this id (`kafka-admin`, `clickhouse-writer`, …).

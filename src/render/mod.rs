@@ -222,15 +222,10 @@ pub fn plan(
         return Err(RenderError::Phase(phase));
     }
     let env = environment()?;
-    let kafka_logins = [
-        KafkaRole::Admin,
-        KafkaRole::SchemaRegistry,
-        KafkaRole::Connect,
-        KafkaRole::App,
-    ]
-    .into_iter()
-    .map(|role| kafka_login(settings, secrets, role))
-    .collect::<Result<Vec<_>, _>>()?;
+    let kafka_logins = KafkaRole::ALL
+        .into_iter()
+        .map(|role| kafka_login(settings, secrets, role))
+        .collect::<Result<Vec<_>, _>>()?;
     let xml_grants = settings.clickhouse_supports_xml_grants();
     let base = context! {
         phase,
