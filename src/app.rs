@@ -357,11 +357,9 @@ async fn status(root: &Path, format: Format, style: Style) -> Result<u8> {
     let settings = Settings::load(root)?;
     let engine = Engine::connect().await?;
     let containers = engine.project_containers(&settings.project).await?;
-    let state = std::fs::read_to_string(orchestrate::state_file(root))
-        .ok()
-        .and_then(|t| serde_json::from_str::<serde_json::Value>(&t).ok());
-    let phase = state.as_ref().and_then(|v| v["phase"].as_u64());
-    let complete = state.as_ref().is_some_and(|v| v["complete"] != false);
+    let state = read_state(root);
+    let phase = state.map(|s| s.phase);
+    let complete = state.is_some_and(|s| s.complete);
     let all_well = !containers.is_empty()
         && containers
             .iter()
@@ -494,12 +492,7 @@ async fn verify(
 ) -> Result<u8> {
     let settings = Settings::load(root)?;
     let secrets = FileStore::new(root).load(&settings.principals())?;
-    let known: Vec<_> = crate::verify::catalogue();
-    if let Some(bad) = only.iter().chain(skip).find(|p| {
-        !known.iter().any(|c| {
-            *p == c.id || *p == c.group || p.strip_suffix('*').is_some_and(|x| c.id.starts_with(x))
-        })
-    }) {
+    if let Some(bad) = crate::verify::unknown_pattern(only, skip) {
         anyhow::bail!("`{bad}` names no check or group; `stackctl verify --list` shows them");
     }
     let engine = Engine::connect().await?;
@@ -523,18 +516,9 @@ async fn verify(
     }
     let phase = match phase {
         Some(p) => p,
-        None => std::fs::read_to_string(orchestrate::state_file(root))
-            .ok()
-            .and_then(|t| serde_json::from_str::<serde_json::Value>(&t).ok())
-            .and_then(|v| v["phase"].as_u64())
-            .and_then(|p| u8::try_from(p).ok())
-            .context("the stack's phase is unknown (it was not brought up from this checkout): pass --phase N")?,
-    };
-    let run_id = {
-        use rand::distr::{Alphanumeric, SampleString};
-        Alphanumeric
-            .sample_string(&mut rand::rng(), 8)
-            .to_lowercase()
+        None => read_state(root).map(|s| s.phase).context(
+            "the stack's phase is unknown (it was not brought up from this checkout): pass --phase N",
+        )?,
     };
     let ctx = crate::verify::Context {
         root: root.to_path_buf(),
@@ -543,7 +527,7 @@ async fn verify(
         secrets,
         phase,
         engine,
-        run_id,
+        run_id: new_run_id(),
     };
     let report = crate::verify::run(&ctx, only, skip).await;
     if let Some(path) = junit {
@@ -619,13 +603,22 @@ fn record_phase(root: &Path, phase: u8, complete: bool) -> Result<()> {
     Ok(())
 }
 
-/// The phase `up` last brought the stack to, from the state file.
-fn recorded_phase(root: &Path) -> Option<u8> {
-    std::fs::read_to_string(orchestrate::state_file(root))
-        .ok()
-        .and_then(|t| serde_json::from_str::<serde_json::Value>(&t).ok())
-        .and_then(|v| v["phase"].as_u64())
-        .and_then(|p| u8::try_from(p).ok())
+/// What `up` recorded: the phase it brings the stack to, and whether it got there.
+#[derive(Debug, Clone, Copy)]
+struct State {
+    phase: u8,
+    complete: bool,
+}
+
+/// The state file `up` writes (None: no `up` from this checkout, or unreadable).
+fn read_state(root: &Path) -> Option<State> {
+    let text = std::fs::read_to_string(orchestrate::state_file(root)).ok()?;
+    let v: serde_json::Value = serde_json::from_str(&text).ok()?;
+    Some(State {
+        phase: u8::try_from(v["phase"].as_u64()?).ok()?,
+        // Files written before `complete` existed were only written by a finished `up`.
+        complete: v["complete"] != false,
+    })
 }
 
 fn new_run_id() -> String {
@@ -659,20 +652,12 @@ async fn rotate(
             .iter()
             .map(|n| {
                 settings.principal(n).ok_or_else(|| {
-                    crate::secrets::SecretError::UnknownPrincipal(
-                        n.clone(),
-                        settings
-                            .principals()
-                            .iter()
-                            .map(|p| p.id())
-                            .collect::<Vec<_>>()
-                            .join(", "),
-                    )
+                    crate::secrets::SecretError::unknown_principal(n, &settings.principals())
                 })
             })
             .collect::<Result<Vec<_>, _>>()?
     };
-    let phase = recorded_phase(root).context(
+    let phase = read_state(root).map(|s| s.phase).context(
         "the stack is not up from this checkout (no .stackctl/state.json): rotation restarts and proves a running stack. \
          To change secrets of a stopped stack, use `stackctl init-secrets --force PRINCIPAL`",
     )?;

@@ -104,6 +104,14 @@ pub enum SecretError {
     },
 }
 
+impl SecretError {
+    /// `name` is not one of `principals`; the message lists the known ids.
+    pub fn unknown_principal(name: &str, principals: &[Principal]) -> SecretError {
+        let known: Vec<String> = principals.iter().map(Principal::id).collect();
+        SecretError::UnknownPrincipal(name.to_string(), known.join(", "))
+    }
+}
+
 fn format_problems(problems: &[Problem]) -> String {
     let mut out = format!(
         "{} secret problem{} (nothing was rendered or started):",

@@ -138,18 +138,11 @@ impl FileStore {
         principals: &[Principal],
         force: &[String],
     ) -> Result<InitReport, SecretError> {
-        let known = || {
-            principals
-                .iter()
-                .map(Principal::id)
-                .collect::<Vec<_>>()
-                .join(", ")
-        };
         if let Some(unknown) = force
             .iter()
             .find(|id| !principals.iter().any(|p| &p.id() == *id))
         {
-            return Err(SecretError::UnknownPrincipal(unknown.clone(), known()));
+            return Err(SecretError::unknown_principal(unknown, principals));
         }
         let git = GitGuard::check(&self.root)?;
         ensure_dir(&self.dir, 0o700).map_err(io_err("create", &self.dir))?;

@@ -117,16 +117,27 @@ impl Report {
     }
 }
 
+/// Whether `pattern` (an id, a group, or an id prefix ending in `*`) names `check`.
+fn matches(check: &Check, pattern: &str) -> bool {
+    pattern == check.id
+        || pattern == check.group
+        || pattern
+            .strip_suffix('*')
+            .is_some_and(|prefix| check.id.starts_with(prefix))
+}
+
 /// Whether a check is selected by `--only`/`--skip` (ids or groups; `kafka.login.*` prefixes).
 pub fn selected(check: &Check, only: &[String], skip: &[String]) -> bool {
-    let matches = |pattern: &String| {
-        pattern == check.id
-            || pattern == check.group
-            || pattern
-                .strip_suffix('*')
-                .is_some_and(|prefix| check.id.starts_with(prefix))
-    };
-    (only.is_empty() || only.iter().any(matches)) && !skip.iter().any(matches)
+    (only.is_empty() || only.iter().any(|p| matches(check, p)))
+        && !skip.iter().any(|p| matches(check, p))
+}
+
+/// The first `--only`/`--skip` pattern that names no check at all.
+pub fn unknown_pattern<'a>(only: &'a [String], skip: &'a [String]) -> Option<&'a String> {
+    let checks = catalogue();
+    only.iter()
+        .chain(skip)
+        .find(|p| !checks.iter().any(|c| matches(c, p)))
 }
 
 /// Runs the selected checks concurrently, each within its bound.
