@@ -75,6 +75,18 @@ pub enum LoginOutcome {
     Inconclusive(String),
 }
 
+/// Awaits an admin call within `secs`, naming `what` when it times out.
+async fn bounded<T>(
+    secs: u64,
+    what: &str,
+    call: impl std::future::Future<Output = Result<T, KafkaError>>,
+) -> Result<T, String> {
+    tokio::time::timeout(Duration::from_secs(secs), call)
+        .await
+        .map_err(|_| format!("{what} timed out after {secs} s"))?
+        .map_err(|e| e.to_string())
+}
+
 #[derive(Debug, Clone)]
 pub struct Kafka {
     pub bootstrap: String,
@@ -157,13 +169,12 @@ impl Kafka {
             .collect();
         let options =
             AdminOptions::new().operation_timeout(Some(Timeout::After(Duration::from_secs(15))));
-        let results = tokio::time::timeout(
-            Duration::from_secs(30),
+        let results = bounded(
+            30,
+            "creating topics",
             admin.create_topics(new.iter(), &options),
         )
-        .await
-        .map_err(|_| "creating topics timed out after 30 s".to_string())?
-        .map_err(|e| e.to_string())?;
+        .await?;
         let mut created = Vec::new();
         for result in results {
             match result {
@@ -180,13 +191,7 @@ impl Kafka {
         let admin = self.admin(login).map_err(|e| e.to_string())?;
         let options =
             AdminOptions::new().operation_timeout(Some(Timeout::After(Duration::from_secs(10))));
-        tokio::time::timeout(
-            Duration::from_secs(15),
-            admin.delete_topics(topics, &options),
-        )
-        .await
-        .map_err(|_| "deleting topics timed out".to_string())?
-        .map_err(|e| e.to_string())?;
+        bounded(15, "deleting topics", admin.delete_topics(topics, &options)).await?;
         Ok(())
     }
 
@@ -201,13 +206,12 @@ impl Kafka {
             topics.iter().map(|t| ResourceSpecifier::Topic(t)).collect();
         let options =
             AdminOptions::new().request_timeout(Some(Timeout::After(Duration::from_secs(10))));
-        let results = tokio::time::timeout(
-            Duration::from_secs(15),
+        let results = bounded(
+            15,
+            "describing topic configs",
             admin.describe_configs(specs.iter(), &options),
         )
-        .await
-        .map_err(|_| "describing topic configs timed out".to_string())?
-        .map_err(|e| e.to_string())?;
+        .await?;
         Ok(results
             .into_iter()
             .map(|r| {
@@ -232,13 +236,12 @@ impl Kafka {
         let spec = [ResourceSpecifier::Broker(node_id)];
         let options =
             AdminOptions::new().request_timeout(Some(Timeout::After(Duration::from_secs(10))));
-        let results = tokio::time::timeout(
-            Duration::from_secs(15),
+        let results = bounded(
+            15,
+            "describing the broker config",
             admin.describe_configs(spec.iter(), &options),
         )
-        .await
-        .map_err(|_| "describing the broker config timed out".to_string())?
-        .map_err(|e| e.to_string())?;
+        .await?;
         let resource = results
             .into_iter()
             .next()

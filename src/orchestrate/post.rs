@@ -53,6 +53,14 @@ pub fn topic_plan(settings: &Settings, phase: u8) -> Vec<TopicPlan> {
     topics
 }
 
+/// A file `render` wrote for this `up`.
+fn read_rendered(input: &UpInput<'_>, rel: &str) -> Result<(std::path::PathBuf, String), UpError> {
+    let path = input.rendered_dir.join(rel);
+    let text = std::fs::read_to_string(&path)
+        .map_err(|e| UpError::Step(format!("cannot read {}: {e}", path.display())))?;
+    Ok((path, text))
+}
+
 pub async fn after_healthy(
     service: &str,
     input: &UpInput<'_>,
@@ -108,9 +116,7 @@ async fn apply_schema(
     progress: &dyn Progress,
 ) -> Result<Vec<String>, UpError> {
     let s = input.settings;
-    let path = input.rendered_dir.join("clickhouse/schema.sql");
-    let sql = std::fs::read_to_string(&path)
-        .map_err(|e| UpError::Step(format!("cannot read {}: {e}", path.display())))?;
+    let (_, sql) = read_rendered(input, "clickhouse/schema.sql")?;
     // Phase 1 keeps ClickHouse open (as before auth); from phase 2 the admin user applies it.
     let login = if input.stack.phase >= 2 {
         Some(
@@ -159,9 +165,7 @@ async fn deploy_connector(
     progress: &dyn Progress,
 ) -> Result<Vec<String>, UpError> {
     let s = input.settings;
-    let path = input.rendered_dir.join("connect/clickhouse-sink.json");
-    let text = std::fs::read_to_string(&path)
-        .map_err(|e| UpError::Step(format!("cannot read {}: {e}", path.display())))?;
+    let (path, text) = read_rendered(input, "connect/clickhouse-sink.json")?;
     let config: serde_json::Value = serde_json::from_str(&text)
         .map_err(|e| UpError::Step(format!("{} is not valid JSON: {e}", path.display())))?;
     let connect = Connect::new(s.connect.host_port, Duration::from_secs(20));
