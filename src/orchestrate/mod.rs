@@ -487,12 +487,14 @@ pub async fn recreate_service<E: ContainerEngine>(
     {
         engine.remove(&c.id).await?;
     }
-    // A hash no real definition has, so the next `up` replaces this container.
-    let id = engine
-        .create_service(stack, service, "modified-outside-up")
-        .await?;
-    engine.start(&id).await?;
-    health::wait_healthy(engine, service, &id, redactor, progress).await?;
+    let plan = Planned {
+        action: Action::Recreated,
+        // A hash no real definition has, so the next `up` replaces this container.
+        hash: "modified-outside-up".into(),
+        current_id: None,
+        was_running_same: false,
+    };
+    bring_up(engine, stack, service, &plan, redactor, progress).await?;
     Ok(())
 }
 
