@@ -1,10 +1,13 @@
-//! Command-line definitions (clap derive). Parsing only; the work happens in [`crate::app`].
+//! Command-line definitions (clap derive). Parsing only; the work happens in [`crate::commands`].
 
 use std::path::PathBuf;
 
 use clap::{Parser, Subcommand, ValueEnum};
 
-use crate::config::MAX_PHASE;
+use crate::settings::Phase;
+
+/// The highest phase, as the parser's default and range bound.
+const MAX_PHASE: u8 = Phase::MAX.number();
 
 #[derive(Debug, Parser)]
 #[command(

@@ -1,14 +1,13 @@
 use std::process::ExitCode;
 
 use clap::Parser;
+use stackctl::commands::{self, ExitStatus};
 
 fn main() -> ExitCode {
     let cli = stackctl::cli::Cli::parse();
-    match stackctl::app::run(cli) {
-        Ok(code) => ExitCode::from(code),
-        Err(err) => {
-            eprintln!("error: {err:#}");
-            ExitCode::from(stackctl::app::EXIT_ERROR)
-        }
-    }
+    let status = commands::run(cli).unwrap_or_else(|err| {
+        eprintln!("error: {err:#}");
+        ExitStatus::Error
+    });
+    ExitCode::from(status.code())
 }

@@ -3,13 +3,14 @@
 
 use std::time::Duration;
 
-use super::{Login, http_client};
+use super::Login;
 
 /// A ClickHouse HTTP endpoint.
 #[derive(Debug, Clone)]
 pub struct ClickHouse {
     base: String,
     http: reqwest::Client,
+    timeout: Duration,
 }
 
 /// What the server answered.
@@ -38,10 +39,12 @@ pub fn error_code(body: &str) -> Option<u32> {
 }
 
 impl ClickHouse {
-    pub fn new(port: u16, timeout: Duration) -> ClickHouse {
+    /// A client of the service at `base`; made by [`super::Endpoints`].
+    pub(super) fn new(base: &str, http: reqwest::Client, timeout: Duration) -> ClickHouse {
         ClickHouse {
-            base: format!("http://127.0.0.1:{port}/"),
-            http: http_client(timeout),
+            base: base.to_string(),
+            http,
+            timeout,
         }
     }
 
@@ -67,7 +70,7 @@ impl ClickHouse {
                 .header("X-ClickHouse-User", &login.user)
                 .header("X-ClickHouse-Key", login.password.expose());
         }
-        let response = request.body(body).send().await?;
+        let response = request.body(body).timeout(self.timeout).send().await?;
         let status = response.status().as_u16();
         let body = response.text().await?;
         let code = if status == 200 {

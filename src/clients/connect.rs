@@ -4,12 +4,11 @@ use std::time::Duration;
 
 use serde_json::Value;
 
-use super::http_client;
-
 #[derive(Debug, Clone)]
 pub struct Connect {
     base: String,
     http: reqwest::Client,
+    timeout: Duration,
 }
 
 /// A connector's state and its tasks' states.
@@ -27,19 +26,29 @@ impl ConnectorStatus {
             && !self.tasks.is_empty()
             && self.tasks.iter().all(|t| t == "RUNNING")
     }
+
+    /// FAILED or PAUSED, the connector or a task: it will not get to RUNNING by itself.
+    pub fn stopped(&self) -> bool {
+        std::iter::once(&self.connector)
+            .chain(&self.tasks)
+            .any(|s| s == "FAILED" || s == "PAUSED")
+    }
 }
 
 impl Connect {
-    pub fn new(port: u16, timeout: Duration) -> Connect {
+    /// A client of the service at `base`; made by [`super::Endpoints`].
+    pub(super) fn new(base: &str, http: reqwest::Client, timeout: Duration) -> Connect {
         Connect {
-            base: format!("http://127.0.0.1:{port}"),
-            http: http_client(timeout),
+            base: base.to_string(),
+            http,
+            timeout,
         }
     }
 
     pub async fn root(&self) -> Result<Value, reqwest::Error> {
         self.http
             .get(&self.base)
+            .timeout(self.timeout)
             .send()
             .await?
             .error_for_status()?
@@ -57,6 +66,7 @@ impl Connect {
             .http
             .put(format!("{}/connectors/{name}/config", self.base))
             .json(config)
+            .timeout(self.timeout)
             .send()
             .await?;
         let status = response.status().as_u16();
@@ -67,6 +77,7 @@ impl Connect {
         let response = self
             .http
             .get(format!("{}/connectors/{name}/config", self.base))
+            .timeout(self.timeout)
             .send()
             .await?;
         let status = response.status().as_u16();
@@ -77,6 +88,7 @@ impl Connect {
         let response = self
             .http
             .get(format!("{}/connectors/{name}/status", self.base))
+            .timeout(self.timeout)
             .send()
             .await?;
         if response.status().as_u16() == 404 {
@@ -112,8 +124,90 @@ impl Connect {
                 "{}/connectors/{name}/restart?includeTasks=true",
                 self.base
             ))
+            .timeout(self.timeout)
             .send()
             .await?;
         Ok(response.status().as_u16())
+    }
+}
+
+/// How long a connector may take to reach RUNNING: after a deploy, or while its group
+/// rebalances after a broker restart (up to the group session timeout, 45 s), with margin.
+pub const RUNNING_BOUND: Duration = Duration::from_secs(60);
+
+/// What to do when a task is FAILED while waiting.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum OnFailed {
+    /// Restart the connector and its tasks once (a config that changed while a task had failed
+    /// does not restart it by itself), then give up on the next FAILED.
+    RestartOnce,
+    /// Report it at once.
+    Report,
+}
+
+/// Why a connector is not RUNNING.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum NotRunning {
+    #[error("connector {name} is not deployed; `stackctl up` deploys it")]
+    NotDeployed { name: String },
+    #[error("connector {name}: connector {} tasks {:?} {}; see `stackctl logs connect`",
+        .status.connector, .status.tasks, .status.trace.as_deref().unwrap_or(""))]
+    Failed {
+        name: String,
+        status: ConnectorStatus,
+    },
+    #[error("connector {name} not RUNNING within {} s; last: {last}; see `stackctl logs connect`", .bound.as_secs())]
+    Timeout {
+        name: String,
+        bound: Duration,
+        last: String,
+    },
+}
+
+impl Connect {
+    /// Polls until `name` and all its tasks are RUNNING. FAILED or PAUSED ends the wait (after
+    /// one restart with [`OnFailed::RestartOnce`]); states a worker passes through while its group
+    /// rebalances (UNASSIGNED, RESTARTING, no tasks yet, REST answering 409) are waited out.
+    pub async fn wait_running(
+        &self,
+        name: &str,
+        bound: Duration,
+        on_failed: OnFailed,
+    ) -> Result<ConnectorStatus, NotRunning> {
+        let deadline = std::time::Instant::now() + bound;
+        let mut restarted = false;
+        loop {
+            let last = match self.status(name).await {
+                Ok(Some(s)) if s.running() => return Ok(s),
+                Ok(Some(s)) if s.stopped() => {
+                    if on_failed == OnFailed::RestartOnce && !restarted {
+                        restarted = true;
+                        // A refused restart shows as the next status; nothing to handle here.
+                        let _ = self.restart(name).await;
+                        format!("connector {} tasks {:?}; restarted", s.connector, s.tasks)
+                    } else {
+                        return Err(NotRunning::Failed {
+                            name: name.to_string(),
+                            status: s,
+                        });
+                    }
+                }
+                Ok(Some(s)) => format!("connector {} tasks {:?}", s.connector, s.tasks),
+                Ok(None) => {
+                    return Err(NotRunning::NotDeployed {
+                        name: name.to_string(),
+                    });
+                }
+                Err(e) => format!("status request failed: {e}"),
+            };
+            if std::time::Instant::now() >= deadline {
+                return Err(NotRunning::Timeout {
+                    name: name.to_string(),
+                    bound,
+                    last,
+                });
+            }
+            tokio::time::sleep(Duration::from_millis(500)).await;
+        }
     }
 }

@@ -3,16 +3,14 @@
 
 pub mod clickhouse;
 pub mod connect;
+mod endpoints;
 pub mod kafka;
 pub mod schema_registry;
 
-use std::time::Duration;
+pub use endpoints::{ClientSetupError, Endpoints};
 
-use crate::config::{ClickHouseRole, KafkaRole, Principal, Settings};
 use crate::secrets::SecretSet;
-
-/// The default bound for one HTTP call to a local service.
-pub const HTTP_TIMEOUT: Duration = Duration::from_secs(10);
+use crate::settings::{ClickHouseRole, KafkaRole, Principal, Settings};
 
 /// A login as (user, password).
 #[derive(Clone)]
@@ -48,13 +46,4 @@ impl std::fmt::Debug for Login {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         write!(f, "Login({}, ***)", self.user)
     }
-}
-
-pub(crate) fn http_client(timeout: Duration) -> reqwest::Client {
-    reqwest::Client::builder()
-        .timeout(timeout)
-        .connect_timeout(Duration::from_secs(3))
-        .no_proxy()
-        .build()
-        .unwrap_or_default()
 }

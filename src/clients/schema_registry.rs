@@ -4,19 +4,20 @@ use std::time::Duration;
 
 use serde_json::{Value, json};
 
-use super::http_client;
-
 #[derive(Debug, Clone)]
 pub struct SchemaRegistry {
     base: String,
     http: reqwest::Client,
+    timeout: Duration,
 }
 
 impl SchemaRegistry {
-    pub fn new(port: u16, timeout: Duration) -> SchemaRegistry {
+    /// A client of the service at `base`; made by [`super::Endpoints`].
+    pub(super) fn new(base: &str, http: reqwest::Client, timeout: Duration) -> SchemaRegistry {
         SchemaRegistry {
-            base: format!("http://127.0.0.1:{port}"),
-            http: http_client(timeout),
+            base: base.to_string(),
+            http,
+            timeout,
         }
     }
 
@@ -24,6 +25,7 @@ impl SchemaRegistry {
         Ok(self
             .http
             .get(format!("{}/health/ready", self.base))
+            .timeout(self.timeout)
             .send()
             .await?
             .status()
@@ -33,6 +35,7 @@ impl SchemaRegistry {
     pub async fn subjects(&self) -> Result<Vec<String>, reqwest::Error> {
         self.http
             .get(format!("{}/apis/ccompat/v7/subjects", self.base))
+            .timeout(self.timeout)
             .send()
             .await?
             .error_for_status()?
@@ -54,6 +57,7 @@ impl SchemaRegistry {
             ))
             .header("Content-Type", "application/vnd.schemaregistry.v1+json")
             .json(&json!({ "schema": schema }))
+            .timeout(self.timeout)
             .send()
             .await?;
         let status = response.status().as_u16();
@@ -68,6 +72,7 @@ impl SchemaRegistry {
                 "{}/apis/ccompat/v7/subjects/{subject}/versions/latest",
                 self.base
             ))
+            .timeout(self.timeout)
             .send()
             .await?;
         let status = response.status().as_u16();

@@ -3,7 +3,16 @@
 
 use std::collections::BTreeMap;
 
-use crate::config::Settings;
+use crate::render::RENDER_DIR;
+use crate::settings::Settings;
+
+/// The variable that names the render directory in the compose file's `secrets:`.
+pub const RENDERED_VAR: &str = "STACKCTL_RENDERED";
+
+/// The render directory relative to the compose file (`compose/` sits beside `.stackctl/`).
+pub fn rendered_dir_from_compose() -> String {
+    format!("../{RENDER_DIR}")
+}
 
 /// The variables the compose file may use, derived from the settings.
 pub fn variables(settings: &Settings) -> BTreeMap<String, String> {
@@ -12,6 +21,7 @@ pub fn variables(settings: &Settings) -> BTreeMap<String, String> {
         v.insert(k.to_string(), val);
     };
     set("STACKCTL_PROJECT", settings.project.clone());
+    set(RENDERED_VAR, rendered_dir_from_compose());
     set("KAFKA_VERSION", settings.kafka.version.clone());
     set("KAFKA_CLUSTER_ID", settings.kafka.cluster_id.clone());
     set("KAFKA_HOST_PORT", settings.kafka.host_port.to_string());

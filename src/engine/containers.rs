@@ -18,6 +18,14 @@ use super::{
     project_filter, project_labels,
 };
 use crate::compose::{FileMount, Service, Stack};
+use crate::settings::Phase;
+
+/// A rendered file's bytes, to be copied into a container as its mount says.
+#[derive(Debug, Clone, Copy)]
+pub struct FileCopy<'a> {
+    pub mount: &'a FileMount,
+    pub contents: &'a [u8],
+}
 
 /// A container of this project, as listed by the engine.
 #[derive(Debug, Clone)]
@@ -26,7 +34,8 @@ pub struct ProjectContainer {
     pub name: String,
     pub service: String,
     pub hash: String,
-    pub phase: String,
+    /// The phase `up` created it for (its label); None for a container without a valid label.
+    pub phase: Option<Phase>,
     pub state: String,
     pub health: Option<String>,
     pub ports: Vec<String>,
@@ -150,7 +159,7 @@ impl Engine {
                     .unwrap_or_default(),
                 service: labels.get(LABEL_SERVICE).cloned().unwrap_or_default(),
                 hash: labels.get(LABEL_HASH).cloned().unwrap_or_default(),
-                phase: labels.get(LABEL_PHASE).cloned().unwrap_or_default(),
+                phase: labels.get(LABEL_PHASE).and_then(|p| p.parse().ok()),
                 state: c.state.map(|s| s.to_string()).unwrap_or_default(),
                 health,
                 ports,
@@ -166,6 +175,7 @@ impl Engine {
         stack: &Stack,
         service: &Service,
         hash: &str,
+        files: &[FileCopy<'_>],
     ) -> Result<String, EngineError> {
         let name = container_name(&stack.project, &service.name);
         let mut labels = project_labels(&stack.project);
@@ -246,23 +256,19 @@ impl Engine {
             .create_container(Some(options), body)
             .await
             .map_err(api(format!("create container {name}")))?;
-        self.copy_files(&created.id, &service.files).await?;
+        self.copy_files(&created.id, files).await?;
         Ok(created.id)
     }
 
     /// Copies files into a created container with their owner and mode set in the archive, so a
     /// non-root service user can read a 0400 file that no one else can.
-    async fn copy_files(&self, id: &str, files: &[FileMount]) -> Result<(), EngineError> {
+    async fn copy_files(&self, id: &str, files: &[FileCopy<'_>]) -> Result<(), EngineError> {
         if files.is_empty() {
             return Ok(());
         }
         let mut builder = tar::Builder::new(Vec::new());
-        for f in files {
-            let data = std::fs::read(&f.source).map_err(|source| EngineError::Io {
-                action: "read rendered file",
-                path: f.source.clone(),
-                source,
-            })?;
+        for FileCopy { mount: f, contents } in files {
+            let data = *contents;
             let mut header = tar::Header::new_gnu();
             header.set_size(data.len() as u64);
             header.set_mode(f.mode);
@@ -271,10 +277,10 @@ impl Engine {
             header.set_mtime(0);
             header.set_cksum();
             builder
-                .append_data(&mut header, f.target.trim_start_matches('/'), &data[..])
+                .append_data(&mut header, f.target.trim_start_matches('/'), data)
                 .map_err(|source| EngineError::Io {
                     action: "archive",
-                    path: f.source.clone(),
+                    path: f.target.clone().into(),
                     source,
                 })?;
         }

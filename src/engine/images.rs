@@ -10,6 +10,7 @@ use bollard::query_parameters::{BuildImageOptionsBuilder, CreateImageOptionsBuil
 use futures_util::StreamExt;
 
 use super::{Engine, EngineError, api};
+use crate::progress::Progress;
 
 /// The base every recipe builds from.
 pub const BASE_IMAGE: &str = "debian:bookworm-slim";
@@ -25,11 +26,6 @@ pub struct BuildRequest<'a> {
     pub cas: &'a CaCertificates,
     /// Show every build line, not only the steps.
     pub verbose: bool,
-}
-
-/// Receives progress lines while images are pulled, bootstrapped or built.
-pub trait Progress: Sync {
-    fn line(&self, subject: &str, message: &str);
 }
 
 /// Where a build's extra CA certificates come from.

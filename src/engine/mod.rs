@@ -68,13 +68,18 @@ impl Engine {
             .version()
             .await
             .map_err(|e| EngineError::Unreachable(e.to_string()))?;
-        let api = version.api_version.clone().unwrap_or_default();
-        let mut parts = api.split('.').map(|p| p.parse::<u32>().unwrap_or(0));
-        let api_version = (parts.next().unwrap_or(1), parts.next().unwrap_or(0));
+        let api = version.api_version.clone().ok_or_else(|| {
+            EngineError::Unreachable("the engine did not report its API version".into())
+        })?;
+        let api_version = parse_api_version(&api).ok_or_else(|| {
+            EngineError::Unreachable(format!(
+                "the engine reported API version `{api}`, expected MAJOR.MINOR"
+            ))
+        })?;
         Ok(Engine {
             docker,
             api_version,
-            server_version: version.version.unwrap_or_default(),
+            server_version: version.version.unwrap_or_else(|| "unknown".into()),
         })
     }
 
@@ -91,6 +96,12 @@ impl Engine {
     pub fn supports_start_interval(&self) -> bool {
         self.api_version >= (1, 44)
     }
+}
+
+/// `1.41` → (1, 41).
+fn parse_api_version(text: &str) -> Option<(u32, u32)> {
+    let (major, minor) = text.trim().split_once('.')?;
+    Some((major.parse().ok()?, minor.parse().ok()?))
 }
 
 /// Labels identifying an object of `project`.
@@ -112,12 +123,15 @@ pub fn project_filter(project: &str) -> HashMap<String, Vec<String>> {
 pub trait ContainerEngine: Sync {
     fn api_version(&self) -> (u32, u32);
     async fn image_id(&self, image: &str) -> Option<String>;
-    async fn try_pull(&self, image: &str, progress: &dyn images::Progress) -> bool;
-    async fn ensure_base(&self, progress: &dyn images::Progress) -> Result<(), EngineError>;
+    async fn try_pull(&self, image: &str, progress: &dyn crate::progress::Progress) -> bool;
+    async fn ensure_base(
+        &self,
+        progress: &dyn crate::progress::Progress,
+    ) -> Result<(), EngineError>;
     async fn build(
         &self,
         request: &images::BuildRequest<'_>,
-        progress: &dyn images::Progress,
+        progress: &dyn crate::progress::Progress,
     ) -> Result<String, EngineError>;
     async fn ensure_network(&self, project: &str, network: &str) -> Result<(), EngineError>;
     async fn ensure_volume(&self, project: &str, volume: &str) -> Result<(), EngineError>;
@@ -130,6 +144,7 @@ pub trait ContainerEngine: Sync {
         stack: &crate::compose::Stack,
         service: &crate::compose::Service,
         hash: &str,
+        files: &[containers::FileCopy<'_>],
     ) -> Result<String, EngineError>;
     async fn start(&self, id: &str) -> Result<(), EngineError>;
     async fn health(&self, id: &str) -> Result<containers::Health, EngineError>;
@@ -146,16 +161,19 @@ impl ContainerEngine for Engine {
     async fn image_id(&self, image: &str) -> Option<String> {
         Engine::image_id(self, image).await
     }
-    async fn try_pull(&self, image: &str, progress: &dyn images::Progress) -> bool {
+    async fn try_pull(&self, image: &str, progress: &dyn crate::progress::Progress) -> bool {
         Engine::try_pull(self, image, progress).await
     }
-    async fn ensure_base(&self, progress: &dyn images::Progress) -> Result<(), EngineError> {
+    async fn ensure_base(
+        &self,
+        progress: &dyn crate::progress::Progress,
+    ) -> Result<(), EngineError> {
         Engine::ensure_base(self, progress).await
     }
     async fn build(
         &self,
         request: &images::BuildRequest<'_>,
-        progress: &dyn images::Progress,
+        progress: &dyn crate::progress::Progress,
     ) -> Result<String, EngineError> {
         Engine::build(self, request, progress).await
     }
@@ -176,8 +194,9 @@ impl ContainerEngine for Engine {
         stack: &crate::compose::Stack,
         service: &crate::compose::Service,
         hash: &str,
+        files: &[containers::FileCopy<'_>],
     ) -> Result<String, EngineError> {
-        Engine::create_service(self, stack, service, hash).await
+        Engine::create_service(self, stack, service, hash, files).await
     }
     async fn start(&self, id: &str) -> Result<(), EngineError> {
         Engine::start(self, id).await
@@ -196,5 +215,15 @@ impl ContainerEngine for Engine {
     }
     async fn remove_project_volumes(&self, project: &str) -> Result<Vec<String>, EngineError> {
         Engine::remove_project_volumes(self, project).await
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn api_versions_parse_or_refuse() {
+        assert_eq!(super::parse_api_version("1.41"), Some((1, 41)));
+        assert_eq!(super::parse_api_version("1.x"), None);
+        assert_eq!(super::parse_api_version(""), None);
     }
 }

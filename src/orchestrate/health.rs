@@ -6,8 +6,9 @@ use super::{UpError, health_bound};
 use crate::compose::Service;
 use crate::engine::ContainerEngine;
 use crate::engine::containers::Health;
-use crate::engine::images::Progress;
+use crate::progress::Progress;
 use crate::secrets::Redactor;
+use crate::settings::ServiceKind;
 
 const POLL: Duration = Duration::from_millis(500);
 const REPORT_EVERY: Duration = Duration::from_secs(10);
@@ -160,13 +161,8 @@ pub fn explain_start_failure(error: &str, service: &Service) -> String {
             .iter()
             .map(|p| format!("{}:{}", p.host_ip, p.host_port))
             .collect();
-        let setting = match service.name.as_str() {
-            "kafka" => "kafka.host_port",
-            "schema-registry" => "schema_registry.host_port",
-            "connect" => "connect.host_port",
-            "clickhouse" => "clickhouse.host_http_port",
-            _ => "its host port",
-        };
+        let setting = ServiceKind::from_name(&service.name)
+            .map_or("its host port", ServiceKind::host_port_setting);
         return format!(
             "host port {} is already in use by another process; free it or change {setting} in configs/stack.yaml",
             ports.join(", ")
@@ -194,8 +190,9 @@ mod tests {
     #[test]
     fn a_taken_port_names_the_setting() {
         let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR"));
-        let settings = crate::config::Settings::load(root).expect("settings");
-        let stack = crate::compose::load(root, &settings, 4).expect("compose");
+        let settings = crate::settings::Settings::load(root).expect("settings");
+        let stack =
+            crate::compose::load(root, &settings, crate::settings::Phase::MAX).expect("compose");
         let message = explain_start_failure(
             "bind: address already in use",
             stack.service("connect").expect("connect"),

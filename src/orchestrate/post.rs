@@ -1,17 +1,17 @@
 //! Post-start steps, each run once its service is healthy and before its dependents start:
 //! topics (kafka), schema (clickhouse), the sink connector (connect).
 
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use serde::Serialize;
 
 use super::{UpError, UpInput};
 use crate::clients::Login;
-use crate::clients::clickhouse::ClickHouse;
-use crate::clients::connect::Connect;
-use crate::clients::kafka::{Kafka, TopicSpec};
-use crate::config::{ClickHouseRole, KafkaRole, Settings};
-use crate::engine::images::Progress;
+use crate::clients::connect::{OnFailed, RUNNING_BOUND};
+use crate::clients::kafka::TopicSpec;
+use crate::progress::Progress;
+use crate::render::FileId;
+use crate::settings::{ClickHouseRole, KafkaRole, Phase, ServiceKind, Settings};
 
 /// The topics stackctl creates, and why.
 #[derive(Debug, Clone, Serialize)]
@@ -23,9 +23,9 @@ pub struct TopicPlan {
     pub owner: &'static str,
 }
 
-/// The data topic at every phase; from phase 4 (no auto-creation) also the Connect internal
-/// topics (compacted) and the Schema Registry's storage topics.
-pub fn topic_plan(settings: &Settings, phase: u8) -> Vec<TopicPlan> {
+/// The data topic at every phase; once topics are explicit (no auto-creation) also the Connect
+/// internal topics (compacted) and the Schema Registry's storage topics.
+pub fn topic_plan(settings: &Settings, phase: Phase) -> Vec<TopicPlan> {
     let rf = i32::from(settings.replication_factor);
     let t = |name: &str, partitions: i32, compacted: bool, owner: &'static str| TopicPlan {
         name: name.to_string(),
@@ -40,7 +40,7 @@ pub fn topic_plan(settings: &Settings, phase: u8) -> Vec<TopicPlan> {
         false,
         "pipeline",
     )];
-    if phase >= 4 {
+    if phase.explicit_topics() {
         let c = &settings.connect.topics;
         topics.push(t(&c.configs, 1, true, "connect"));
         topics.push(t(&c.offsets, 5, true, "connect"));
@@ -53,24 +53,17 @@ pub fn topic_plan(settings: &Settings, phase: u8) -> Vec<TopicPlan> {
     topics
 }
 
-/// A file `render` wrote for this `up`.
-fn read_rendered(input: &UpInput<'_>, rel: &str) -> Result<(std::path::PathBuf, String), UpError> {
-    let path = input.rendered_dir.join(rel);
-    let text = std::fs::read_to_string(&path)
-        .map_err(|e| UpError::Step(format!("cannot read {}: {e}", path.display())))?;
-    Ok((path, text))
-}
-
+/// The post-start steps of `service` (none for services stackctl does not provision).
 pub async fn after_healthy(
     service: &str,
     input: &UpInput<'_>,
     progress: &dyn Progress,
 ) -> Result<Vec<String>, UpError> {
-    match service {
-        "kafka" => create_topics(input, progress).await,
-        "clickhouse" => apply_schema(input, progress).await,
-        "connect" => deploy_connector(input, progress).await,
-        _ => Ok(Vec::new()),
+    match ServiceKind::from_name(service) {
+        Some(ServiceKind::Kafka) => create_topics(input, progress).await,
+        Some(ServiceKind::ClickHouse) => apply_schema(input, progress).await,
+        Some(ServiceKind::Connect) => deploy_connector(input, progress).await,
+        Some(ServiceKind::SchemaRegistry) | None => Ok(Vec::new()),
     }
 }
 
@@ -81,7 +74,7 @@ async fn create_topics(
     let s = input.settings;
     let login = Login::kafka(s, input.secrets, KafkaRole::Admin)
         .ok_or_else(|| UpError::Step("no secret for the Kafka admin principal".into()))?;
-    let plan = topic_plan(s, input.stack.phase);
+    let plan = topic_plan(s, input.plan.phase);
     let specs: Vec<TopicSpec> = plan
         .iter()
         .map(|t| TopicSpec {
@@ -91,8 +84,9 @@ async fn create_topics(
             compacted: t.compacted,
         })
         .collect();
-    let kafka = Kafka::new(format!("localhost:{}", s.kafka.host_port));
-    let created = kafka
+    let created = input
+        .endpoints
+        .kafka()
         .create_topics(&login, &specs)
         .await
         .map_err(|e| UpError::Step(format!("creating topics as {}: {e}", login.user)))?;
@@ -116,9 +110,9 @@ async fn apply_schema(
     progress: &dyn Progress,
 ) -> Result<Vec<String>, UpError> {
     let s = input.settings;
-    let (_, sql) = read_rendered(input, "clickhouse/schema.sql")?;
-    // Phase 1 keeps ClickHouse open (as before auth); from phase 2 the admin user applies it.
-    let login = if input.stack.phase >= 2 {
+    let sql = input.plan.contents(FileId::ClickHouseSchema)?;
+    // Without ClickHouse auth the server is open; with it the admin user applies the schema.
+    let login = if input.plan.phase.enforces_clickhouse_auth() {
         Some(
             Login::clickhouse(s, input.secrets, ClickHouseRole::Admin)
                 .ok_or_else(|| UpError::Step("no secret for the ClickHouse admin".into()))?,
@@ -126,7 +120,7 @@ async fn apply_schema(
     } else {
         None
     };
-    let ch = ClickHouse::new(s.clickhouse.host_http_port, Duration::from_secs(15));
+    let ch = input.endpoints.clickhouse(Duration::from_secs(15));
     for statement in sql
         .lines()
         .filter(|l| !l.trim().is_empty() && !l.trim_start().starts_with("--"))
@@ -165,10 +159,14 @@ async fn deploy_connector(
     progress: &dyn Progress,
 ) -> Result<Vec<String>, UpError> {
     let s = input.settings;
-    let (path, text) = read_rendered(input, "connect/clickhouse-sink.json")?;
-    let config: serde_json::Value = serde_json::from_str(&text)
-        .map_err(|e| UpError::Step(format!("{} is not valid JSON: {e}", path.display())))?;
-    let connect = Connect::new(s.connect.host_port, Duration::from_secs(20));
+    let text = input.plan.contents(FileId::SinkConnector)?;
+    let config: serde_json::Value = serde_json::from_str(text).map_err(|e| {
+        UpError::Step(format!(
+            "the rendered {} is not valid JSON ({e}); check its template",
+            FileId::SinkConnector.spec().path
+        ))
+    })?;
+    let connect = input.endpoints.connect(Duration::from_secs(20));
     let name = &s.connect.connector;
     let (status, body) = connect
         .put_config(name, &config)
@@ -180,37 +178,10 @@ async fn deploy_connector(
             input.redactor.redact(&body)
         )));
     }
-    // A config that changed while a task had failed does not restart it by itself.
-    let started = Instant::now();
-    let bound = Duration::from_secs(90);
-    let mut restarted = false;
-    loop {
-        let state = connect.status(name).await.ok().flatten();
-        if let Some(state) = &state {
-            if state.running() {
-                break;
-            }
-            if state.tasks.iter().any(|t| t == "FAILED") && !restarted {
-                let _ = connect.restart(name).await;
-                restarted = true;
-            } else if state.tasks.iter().any(|t| t == "FAILED") {
-                return Err(UpError::Step(format!(
-                    "connector {name} task FAILED: {}. See `stackctl logs connect`",
-                    input
-                        .redactor
-                        .redact(state.trace.as_deref().unwrap_or("no trace"))
-                )));
-            }
-        }
-        if started.elapsed() > bound {
-            return Err(UpError::Step(format!(
-                "connector {name} was not RUNNING within {} s (last state: {:?}); see `stackctl logs connect`",
-                bound.as_secs(),
-                state.map(|s| (s.connector, s.tasks))
-            )));
-        }
-        tokio::time::sleep(Duration::from_millis(500)).await;
-    }
+    connect
+        .wait_running(name, RUNNING_BOUND, OnFailed::RestartOnce)
+        .await
+        .map_err(|e| UpError::Step(input.redactor.redact(&e.to_string())))?;
     let message = format!("connector {name} and its tasks RUNNING");
     progress.line("connect", &message);
     Ok(vec![message])

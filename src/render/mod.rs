@@ -1,34 +1,40 @@
 //! Rendering: stack settings + validated secrets + phase → the files each service mounts.
 //!
-//! [`plan`] is pure (same inputs, byte-identical output); [`write`] puts a plan on disk atomically,
+//! [`plan`] is pure (same inputs, byte-identical output) and its [`RenderPlan`] is handed forward
+//! to `up`, which mounts the contents it holds; [`write`] puts a plan on disk atomically,
 //! rewriting only files whose bytes changed and removing files the phase no longer has, and reports
 //! which services saw a change so `up` can restart exactly those.
 
 pub mod escape;
+pub mod layout;
+mod templates;
+mod write;
 
-use std::collections::BTreeSet;
-use std::fs;
 use std::io;
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 
 use minijinja::value::Serde;
 use minijinja::{AutoEscape, Environment, UndefinedBehavior, Value, context};
 use serde::Serialize;
 use sha2::{Digest, Sha256};
 
-use crate::config::{ClickHouseRole, KafkaRole, MAX_PHASE, Principal, Settings};
-use crate::fsutil::{ensure_dir, write_atomic};
 use crate::secrets::SecretSet;
+use crate::settings::{ClickHouseRole, KafkaRole, Phase, Principal, Settings};
 
-/// Default output directory for rendered files, relative to the project root (git-ignored).
-pub const RENDER_DIR: &str = ".stackctl/rendered";
+pub use layout::{FileId, RENDER_DIR};
+pub use templates::{TEMPLATES_DIR, TemplateOrigin, TemplateSet};
+pub use write::{FileChange, WriteReport, WrittenFile, write};
 
 #[derive(Debug, thiserror::Error)]
 pub enum RenderError {
-    #[error("phase {0} does not exist; choose 1 to {MAX_PHASE}")]
-    Phase(u8),
+    #[error(
+        "{path} is missing: the project's templates/ directory must hold every template (restore it with `git checkout -- templates`, or remove templates/ to use the built-in set)"
+    )]
+    MissingTemplate { path: PathBuf },
     #[error("template {template}: {message}")]
     Template { template: String, message: String },
+    #[error("{path} is not rendered at phase {phase}")]
+    NotInPhase { path: &'static str, phase: Phase },
     #[error("no secret loaded for principal {0}; run `stackctl init-secrets`")]
     MissingSecret(String),
     // The cause is the error source; anyhow prints it after this message.
@@ -40,63 +46,10 @@ pub enum RenderError {
     },
 }
 
-/// One template and where its output goes.
-struct Spec {
-    template: &'static str,
-    source: &'static str,
-    /// Output path relative to the render directory.
-    out: &'static str,
-    service: &'static str,
-    /// Holds a credential (or a hash of one): written 0600.
-    secret: bool,
-    min_phase: u8,
-    /// For client property files: which Kafka principal logs in.
-    client: Option<KafkaRole>,
-}
-
-macro_rules! spec {
-    ($template:literal, $out:literal, $service:literal, secret: $secret:expr, phase: $phase:expr) => {
-        spec!($template, $out, $service, secret: $secret, phase: $phase, client: None)
-    };
-    ($template:literal, $out:literal, $service:literal, secret: $secret:expr, phase: $phase:expr, client: $client:expr) => {
-        Spec {
-            template: $template,
-            source: include_str!(concat!("../../templates/", $template)),
-            out: $out,
-            service: $service,
-            secret: $secret,
-            min_phase: $phase,
-            client: $client,
-        }
-    };
-}
-
-/// Templates only imported by others.
-const PARTIALS: &[(&str, &str)] = &[(
-    "kafka/_sasl_client.j2",
-    include_str!("../../templates/kafka/_sasl_client.j2"),
-)];
-
-fn specs() -> Vec<Spec> {
-    vec![
-        spec!("kafka/server.properties.j2", "kafka/server.properties", "kafka", secret: true, phase: 1),
-        spec!("kafka/client.properties.j2", "kafka/healthcheck.properties", "kafka", secret: true, phase: 1, client: Some(KafkaRole::Admin)),
-        spec!("kafka/client.properties.j2", "clients/admin.properties", "clients", secret: true, phase: 1, client: Some(KafkaRole::Admin)),
-        spec!("kafka/client.properties.j2", "clients/app.properties", "clients", secret: true, phase: 1, client: Some(KafkaRole::App)),
-        spec!("schema-registry/application.properties.j2", "schema-registry/application.properties", "schema-registry", secret: true, phase: 1),
-        spec!("connect/worker.properties.j2", "connect/worker.properties", "connect", secret: true, phase: 1),
-        spec!("connect/clickhouse-sink.json.j2", "connect/clickhouse-sink.json", "connect", secret: false, phase: 1),
-        spec!("connect/clickhouse-writer.properties.j2", "connect/secrets/clickhouse-writer.properties", "connect", secret: true, phase: 2),
-        spec!("clickhouse/config.xml.j2", "clickhouse/config.d/stackctl.xml", "clickhouse", secret: false, phase: 1),
-        spec!("clickhouse/users.xml.j2", "clickhouse/users.d/stackctl-users.xml", "clickhouse", secret: true, phase: 2),
-        spec!("clickhouse/healthcheck.headers.j2", "clickhouse/healthcheck.headers", "clickhouse", secret: true, phase: 1),
-        spec!("clickhouse/schema.sql.j2", "clickhouse/schema.sql", "clickhouse", secret: false, phase: 1),
-    ]
-}
-
 /// A file to put on disk.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct PlannedFile {
+    pub id: FileId,
     /// Path relative to the render directory.
     pub path: PathBuf,
     pub service: &'static str,
@@ -113,8 +66,27 @@ impl PlannedFile {
 /// Every file for one phase, in a stable order.
 #[derive(Debug, Clone)]
 pub struct RenderPlan {
-    pub phase: u8,
+    pub phase: Phase,
     pub files: Vec<PlannedFile>,
+    /// Which template set made it.
+    pub templates: TemplateOrigin,
+}
+
+impl RenderPlan {
+    /// The rendered file `id`, when the phase has it.
+    pub fn get(&self, id: FileId) -> Option<&PlannedFile> {
+        self.files.iter().find(|f| f.id == id)
+    }
+
+    /// The contents of `id`, or an error naming the file the phase lacks.
+    pub fn contents(&self, id: FileId) -> Result<&str, RenderError> {
+        self.get(id)
+            .map(|f| f.contents.as_str())
+            .ok_or(RenderError::NotInPhase {
+                path: id.spec().path,
+                phase: self.phase,
+            })
+    }
 }
 
 #[derive(Serialize)]
@@ -179,7 +151,7 @@ fn filter(
     }
 }
 
-fn environment() -> Result<Environment<'static>, RenderError> {
+fn environment(templates: &TemplateSet) -> Result<Environment<'_>, RenderError> {
     let mut env = Environment::new();
     env.set_undefined_behavior(UndefinedBehavior::Strict);
     env.set_auto_escape_callback(|_| AutoEscape::None);
@@ -193,11 +165,7 @@ fn environment() -> Result<Environment<'static>, RenderError> {
     env.add_filter("jaas", filter(escape::jaas));
     env.add_filter("properties", filter(escape::properties));
     env.add_filter("xml", filter(escape::xml));
-    for spec in specs() {
-        env.add_template(spec.template, spec.source)
-            .map_err(|e| template_error(spec.template, &e))?;
-    }
-    for (name, source) in PARTIALS {
+    for (name, source) in templates.sources() {
         env.add_template(name, source)
             .map_err(|e| template_error(name, &e))?;
     }
@@ -212,23 +180,21 @@ fn template_error(template: &str, e: &minijinja::Error) -> RenderError {
     }
 }
 
-/// Renders every file of `phase`. Pure: no I/O.
+/// Renders every file of `phase` from `templates`. Pure: no I/O.
 pub fn plan(
     settings: &Settings,
     secrets: &SecretSet,
-    phase: u8,
+    phase: Phase,
+    templates: &TemplateSet,
 ) -> Result<RenderPlan, RenderError> {
-    if !(1..=MAX_PHASE).contains(&phase) {
-        return Err(RenderError::Phase(phase));
-    }
-    let env = environment()?;
+    let env = environment(templates)?;
     let kafka_logins = KafkaRole::ALL
         .into_iter()
         .map(|role| kafka_login(settings, secrets, role))
         .collect::<Result<Vec<_>, _>>()?;
     let xml_grants = settings.clickhouse_supports_xml_grants();
     let base = context! {
-        phase,
+        caps => Value::from(Serde(phase.capabilities())),
         settings => Value::from(Serde(settings)),
         xml_grants,
         ch_root => if xml_grants { "clickhouse" } else { "yandex" },
@@ -246,7 +212,7 @@ pub fn plan(
         },
     };
     let mut files = Vec::new();
-    for spec in specs().into_iter().filter(|s| phase >= s.min_phase) {
+    for spec in layout::layout().filter(|s| s.exists_at(phase)) {
         let ctx = match spec.client {
             Some(role) => {
                 context! { client => Value::from(Serde(kafka_login(settings, secrets, role)?)), ..base.clone() }
@@ -258,121 +224,16 @@ pub fn plan(
             .and_then(|t| t.render(ctx))
             .map_err(|e| template_error(spec.template, &e))?;
         files.push(PlannedFile {
-            path: PathBuf::from(spec.out),
+            id: spec.id,
+            path: PathBuf::from(spec.path),
             service: spec.service,
             contents,
             secret: spec.secret,
         });
     }
-    Ok(RenderPlan { phase, files })
-}
-
-/// What happened to one file on disk.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
-#[serde(rename_all = "kebab-case")]
-pub enum FileChange {
-    Created,
-    Updated,
-    Unchanged,
-    Removed,
-}
-
-#[derive(Debug, Clone, Serialize)]
-pub struct WrittenFile {
-    pub path: PathBuf,
-    pub service: String,
-    pub change: FileChange,
-    pub mode: String,
-}
-
-#[derive(Debug, Clone, Serialize)]
-pub struct WriteReport {
-    pub dir: PathBuf,
-    pub phase: u8,
-    pub files: Vec<WrittenFile>,
-}
-
-impl WriteReport {
-    /// Services with at least one created, updated or removed file.
-    pub fn changed_services(&self) -> BTreeSet<String> {
-        self.files
-            .iter()
-            .filter(|f| f.change != FileChange::Unchanged)
-            .map(|f| f.service.clone())
-            .collect()
-    }
-}
-
-/// Writes `plan` under `dir` (created 0700). Files whose bytes and mode are already right are not
-/// touched (mtime kept); files from another phase that the plan lacks are removed.
-pub fn write(plan: &RenderPlan, dir: &Path) -> Result<WriteReport, RenderError> {
-    let io_err = |action: &'static str, path: &Path| {
-        let path = path.to_path_buf();
-        move |source| RenderError::Io {
-            action,
-            path,
-            source,
-        }
-    };
-    ensure_dir(dir, 0o700).map_err(io_err("create", dir))?;
-    let mut files = Vec::new();
-    for file in &plan.files {
-        let target = dir.join(&file.path);
-        if let Some(parent) = target.parent() {
-            ensure_dir(parent, 0o700).map_err(io_err("create", parent))?;
-        }
-        let change = match fs::read(&target) {
-            Ok(existing) if existing == file.contents.as_bytes() => {
-                use std::os::unix::fs::PermissionsExt;
-                let mode = fs::metadata(&target)
-                    .map_err(io_err("inspect", &target))?
-                    .permissions()
-                    .mode()
-                    & 0o777;
-                if mode == file.mode() {
-                    FileChange::Unchanged
-                } else {
-                    fs::set_permissions(&target, fs::Permissions::from_mode(file.mode()))
-                        .map_err(io_err("chmod", &target))?;
-                    FileChange::Updated
-                }
-            }
-            Ok(_) => FileChange::Updated,
-            Err(e) if e.kind() == io::ErrorKind::NotFound => FileChange::Created,
-            Err(e) => return Err(io_err("read", &target)(e)),
-        };
-        if matches!(change, FileChange::Created | FileChange::Updated) {
-            write_atomic(&target, file.contents.as_bytes(), file.mode(), false)
-                .map_err(io_err("write", &target))?;
-        }
-        files.push(WrittenFile {
-            path: file.path.clone(),
-            service: file.service.to_string(),
-            change,
-            mode: format!("{:04o}", file.mode()),
-        });
-    }
-    // Files of another phase (e.g. users.d after going back to phase 1) must not stay mounted.
-    for spec in specs() {
-        let rel = PathBuf::from(spec.out);
-        if plan.files.iter().any(|f| f.path == rel) {
-            continue;
-        }
-        let target = dir.join(&rel);
-        match fs::remove_file(&target) {
-            Ok(()) => files.push(WrittenFile {
-                path: rel,
-                service: spec.service.to_string(),
-                change: FileChange::Removed,
-                mode: String::new(),
-            }),
-            Err(e) if e.kind() == io::ErrorKind::NotFound => {}
-            Err(e) => return Err(io_err("remove", &target)(e)),
-        }
-    }
-    Ok(WriteReport {
-        dir: dir.to_path_buf(),
-        phase: plan.phase,
+    Ok(RenderPlan {
+        phase,
         files,
+        templates: templates.origin.clone(),
     })
 }

@@ -13,7 +13,7 @@ use std::collections::BTreeMap;
 use std::fmt;
 use std::path::PathBuf;
 
-use crate::config::Principal;
+use crate::settings::Principal;
 
 pub use generate::generate;
 pub use redact::Redactor;

@@ -11,8 +11,8 @@ use serde::Serialize;
 
 use super::validate::{Problem, Reason, validate_value};
 use super::{Secret, SecretError, SecretSet, SecretSource, generate};
-use crate::config::Principal;
 use crate::fsutil::{DirLock, WriteOutcome, ensure_dir, write_atomic};
+use crate::settings::Principal;
 
 /// Maps an I/O error on `path` to a [`SecretError`] naming the action and the file.
 fn io_err(action: &'static str, path: &Path) -> impl FnOnce(io::Error) -> SecretError {
@@ -239,6 +239,20 @@ impl FileStore {
             }
         }
         Ok(())
+    }
+
+    /// Every secret value that can be read at all, valid or not: for redaction only (logs of a
+    /// stack whose secrets fail validation must still not show them).
+    pub fn readable_values(&self, principals: &[Principal]) -> SecretSet {
+        let values = principals
+            .iter()
+            .filter_map(|p| {
+                let text = fs::read_to_string(self.path_for(p)).ok()?;
+                let value = text.strip_suffix('\n').unwrap_or(&text);
+                (!value.is_empty()).then(|| (p.id(), Secret::new(value.to_string())))
+            })
+            .collect();
+        SecretSet::from_map(values)
     }
 
     fn load_one(&self, principal: &Principal) -> Result<Secret, Problem> {

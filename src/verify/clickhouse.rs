@@ -7,8 +7,8 @@ use std::time::Duration;
 use super::{Check, Context, Outcome, check, fail, pass};
 use crate::clients::Login;
 use crate::clients::clickhouse::ClickHouse;
-use crate::config::ClickHouseRole;
 use crate::secrets::Secret;
+use crate::settings::ClickHouseRole;
 
 /// Codes that prove an authentication refusal.
 const UNKNOWN_USER: &[u32] = &[192, 516];
@@ -19,10 +19,7 @@ const READONLY: &[u32] = &[164, 497];
 const NO_DDL: &[u32] = &[392, 497];
 
 fn ch(ctx: &Context) -> ClickHouse {
-    ClickHouse::new(
-        ctx.settings.clickhouse.host_http_port,
-        Duration::from_secs(10),
-    )
+    ctx.endpoints.clickhouse(Duration::from_secs(10))
 }
 
 fn login(ctx: &Context, role: ClickHouseRole) -> Option<Login> {
@@ -116,28 +113,28 @@ where
 
 pub fn checks() -> Vec<Check> {
     vec![
-        check!("clickhouse.refuse.no-credentials", "clickhouse", from 2, Negative, 10, "a request without credentials is refused", |ctx| {
+        check!("clickhouse.refuse.no-credentials", "clickhouse", from ClickHouseAuth, Negative, 10, "a request without credentials is refused", |ctx| {
             expect_refusal(ctx, None, "SELECT 1", None, UNKNOWN_USER, "the default user must be removed (phase 2 users.d)").await
         }),
-        check!("clickhouse.refuse.default-user", "clickhouse", from 2, Negative, 10, "the default user is refused", |ctx| {
+        check!("clickhouse.refuse.default-user", "clickhouse", from ClickHouseAuth, Negative, 10, "the default user is refused", |ctx| {
             let default = Login { user: "default".into(), password: Secret::new(String::new()) };
             expect_refusal(ctx, Some(&default), "SELECT 1", None, UNKNOWN_USER, "remove <default> in users.d").await
         }),
-        check!("clickhouse.refuse.wrong-password", "clickhouse", from 2, Negative, 10, "a wrong password is refused", |ctx| {
+        check!("clickhouse.refuse.wrong-password", "clickhouse", from ClickHouseAuth, Negative, 10, "a wrong password is refused", |ctx| {
             let Some(admin) = login(ctx, ClickHouseRole::Admin) else { return fail("no secret for admin") };
             let wrong = Login { user: admin.user.clone(), password: Secret::new(format!("{}x", admin.password.expose())) };
             expect_refusal(ctx, Some(&wrong), "SELECT 1", None, WRONG_PASSWORD, "passwords must be enforced").await
         }),
-        check!("clickhouse.readonly.select", "clickhouse", from 2, Positive, 10, "readonly can SELECT", |ctx| {
+        check!("clickhouse.readonly.select", "clickhouse", from ClickHouseAuth, Positive, 10, "readonly can SELECT", |ctx| {
             let Some(ro) = login(ctx, ClickHouseRole::Readonly) else { return fail("no secret for readonly") };
             expect_ok(ctx, Some(&ro), &format!("SELECT count() FROM {}", target(ctx)), None).await
         }),
-        check!("clickhouse.readonly.refuse-insert", "clickhouse", from 2, Negative, 10, "readonly cannot INSERT", |ctx| {
+        check!("clickhouse.readonly.refuse-insert", "clickhouse", from ClickHouseAuth, Negative, 10, "readonly cannot INSERT", |ctx| {
             let Some(ro) = login(ctx, ClickHouseRole::Readonly) else { return fail("no secret for readonly") };
             let row = format!("{{\"run_id\":\"verify-ro-{}\",\"seq\":1,\"payload\":\"must-not-land\"}}", ctx.run_id);
             expect_refusal(ctx, Some(&ro), &format!("INSERT INTO {} FORMAT JSONEachRow", target(ctx)), Some(&row), READONLY, "the readonly user's profile must set readonly=1").await
         }),
-        check!("clickhouse.readonly.refuse-create", "clickhouse", from 2, Negative, 10, "readonly cannot CREATE", |ctx| {
+        check!("clickhouse.readonly.refuse-create", "clickhouse", from ClickHouseAuth, Negative, 10, "readonly cannot CREATE", |ctx| {
             let Some(ro) = login(ctx, ClickHouseRole::Readonly) else { return fail("no secret for readonly") };
             let table = format!("{}.verify_ro_{}", ctx.settings.clickhouse.database, ctx.run_id.replace('-', "_"));
             let outcome = expect_refusal(ctx, Some(&ro), &format!("CREATE TABLE {table} (x UInt8) ENGINE = Memory"), None, READONLY, "the readonly user's profile must set readonly=1").await;
@@ -146,24 +143,24 @@ pub fn checks() -> Vec<Check> {
             }
             outcome
         }),
-        check!("clickhouse.writer.insert", "clickhouse", from 2, Positive, 10, "writer can INSERT into the target table", |ctx| {
+        check!("clickhouse.writer.insert", "clickhouse", from ClickHouseAuth, Positive, 10, "writer can INSERT into the target table", |ctx| {
             let Some(w) = login(ctx, ClickHouseRole::Writer) else { return fail("no secret for writer") };
             let row = format!("{{\"run_id\":\"verify-w-{}\",\"seq\":1,\"payload\":\"writer\"}}", ctx.run_id);
             expect_ok(ctx, Some(&w), &format!("INSERT INTO {} FORMAT JSONEachRow", target(ctx)), Some(&row)).await
         }),
-        check!("clickhouse.writer.refuse-drop", "clickhouse", from 2, Negative, 15, "writer cannot DROP", |ctx| {
+        check!("clickhouse.writer.refuse-drop", "clickhouse", from ClickHouseAuth, Negative, 15, "writer cannot DROP", |ctx| {
             let Some(w) = login(ctx, ClickHouseRole::Writer) else { return fail("no secret for writer") };
             with_victim(ctx, "drop", |table| async move {
                 expect_refusal(ctx, Some(&w), &format!("DROP TABLE {table}"), None, NO_DDL, "the writer profile must set allow_ddl=0").await
             }).await
         }),
-        check!("clickhouse.writer.refuse-alter", "clickhouse", from 2, Negative, 15, "writer cannot ALTER", |ctx| {
+        check!("clickhouse.writer.refuse-alter", "clickhouse", from ClickHouseAuth, Negative, 15, "writer cannot ALTER", |ctx| {
             let Some(w) = login(ctx, ClickHouseRole::Writer) else { return fail("no secret for writer") };
             with_victim(ctx, "alter", |table| async move {
                 expect_refusal(ctx, Some(&w), &format!("ALTER TABLE {table} ADD COLUMN y UInt8"), None, NO_DDL, "the writer profile must set allow_ddl=0").await
             }).await
         }),
-        check!("clickhouse.writer.refuse-create", "clickhouse", from 2, Negative, 10, "writer cannot CREATE", |ctx| {
+        check!("clickhouse.writer.refuse-create", "clickhouse", from ClickHouseAuth, Negative, 10, "writer cannot CREATE", |ctx| {
             let Some(w) = login(ctx, ClickHouseRole::Writer) else { return fail("no secret for writer") };
             let table = format!("{}.verify_w_{}", ctx.settings.clickhouse.database, ctx.run_id.replace('-', "_"));
             let outcome = expect_refusal(ctx, Some(&w), &format!("CREATE TABLE {table} (x UInt8) ENGINE = Memory"), None, NO_DDL, "the writer profile must set allow_ddl=0").await;

@@ -206,10 +206,10 @@ async fn images(ctx: &Context) -> Outcome {
 
 pub fn checks() -> Vec<Check> {
     vec![
-        check!("hygiene.secret-files", "hygiene", from 3, Positive, 10, "secret files private and git-ignored", |ctx| secret_files(ctx).await),
-        check!("hygiene.tracked-files", "hygiene", from 3, Negative, 20, "no secret in tracked files or .env", |ctx| tracked_files(ctx).await),
-        check!("hygiene.container-env", "hygiene", from 3, Negative, 10, "no secret in container environments", |ctx| container_env(ctx).await),
-        check!("hygiene.container-logs", "hygiene", from 3, Negative, 20, "no secret in container logs", |ctx| container_logs(ctx).await),
-        check!("hygiene.images", "hygiene", from 3, Negative, 15, "no secret in images", |ctx| images(ctx).await),
+        check!("hygiene.secret-files", "hygiene", from SecretsHygiene, Positive, 10, "secret files private and git-ignored", |ctx| secret_files(ctx).await),
+        check!("hygiene.tracked-files", "hygiene", from SecretsHygiene, Negative, 20, "no secret in tracked files or .env", |ctx| tracked_files(ctx).await),
+        check!("hygiene.container-env", "hygiene", from SecretsHygiene, Negative, 10, "no secret in container environments", |ctx| container_env(ctx).await),
+        check!("hygiene.container-logs", "hygiene", from SecretsHygiene, Negative, 20, "no secret in container logs", |ctx| container_logs(ctx).await),
+        check!("hygiene.images", "hygiene", from SecretsHygiene, Negative, 15, "no secret in images", |ctx| images(ctx).await),
     ]
 }

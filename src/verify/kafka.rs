@@ -7,13 +7,13 @@ use std::time::Duration;
 use super::{Check, Context, Outcome, check, fail, pass};
 use crate::clients::Login;
 use crate::clients::kafka::{Kafka, LoginOutcome, Security};
-use crate::config::KafkaRole;
 use crate::secrets::Secret;
+use crate::settings::KafkaRole;
 
 const PROBE: Duration = Duration::from_secs(6);
 
 fn kafka(ctx: &Context) -> Kafka {
-    Kafka::new(format!("localhost:{}", ctx.settings.kafka.host_port))
+    ctx.endpoints.kafka()
 }
 
 fn login(ctx: &Context, role: KafkaRole) -> Option<Login> {
@@ -62,23 +62,23 @@ fn short(reason: &str) -> String {
 
 pub fn checks() -> Vec<Check> {
     vec![
-        check!("kafka.login.admin", "kafka", from 1, Positive, 15, "admin logs in", |ctx| positive_login(ctx, KafkaRole::Admin).await),
-        check!("kafka.login.schema-registry", "kafka", from 1, Positive, 15, "schema registry principal logs in", |ctx| positive_login(ctx, KafkaRole::SchemaRegistry).await),
-        check!("kafka.login.connect", "kafka", from 1, Positive, 15, "connect principal logs in", |ctx| positive_login(ctx, KafkaRole::Connect).await),
-        check!("kafka.login.app", "kafka", from 1, Positive, 15, "app principal logs in", |ctx| positive_login(ctx, KafkaRole::App).await),
-        check!("kafka.refuse.wrong-password", "kafka", from 1, Negative, 10, "a wrong password is refused", |ctx| {
+        check!("kafka.login.admin", "kafka", from KafkaAuth, Positive, 15, "admin logs in", |ctx| positive_login(ctx, KafkaRole::Admin).await),
+        check!("kafka.login.schema-registry", "kafka", from KafkaAuth, Positive, 15, "schema registry principal logs in", |ctx| positive_login(ctx, KafkaRole::SchemaRegistry).await),
+        check!("kafka.login.connect", "kafka", from KafkaAuth, Positive, 15, "connect principal logs in", |ctx| positive_login(ctx, KafkaRole::Connect).await),
+        check!("kafka.login.app", "kafka", from KafkaAuth, Positive, 15, "app principal logs in", |ctx| positive_login(ctx, KafkaRole::App).await),
+        check!("kafka.refuse.wrong-password", "kafka", from KafkaAuth, Negative, 10, "a wrong password is refused", |ctx| {
             let Some(app) = login(ctx, KafkaRole::App) else { return fail("no secret for app") };
             let wrong = Login { user: app.user.clone(), password: Secret::new(format!("{}-wrong", app.password.expose())) };
             negative_login(ctx, Security::Sasl(wrong), false).await
         }),
-        check!("kafka.refuse.unknown-user", "kafka", from 1, Negative, 10, "an unknown user is refused", |ctx| {
+        check!("kafka.refuse.unknown-user", "kafka", from KafkaAuth, Negative, 10, "an unknown user is refused", |ctx| {
             let unknown = Login { user: format!("nobody-{}", ctx.run_id), password: Secret::new("unknown-user-password-0123456789abcdef".into()) };
             negative_login(ctx, Security::Sasl(unknown), false).await
         }),
-        check!("kafka.refuse.plaintext", "kafka", from 1, Negative, 10, "a client without SASL is refused", |ctx| {
+        check!("kafka.refuse.plaintext", "kafka", from KafkaAuth, Negative, 10, "a client without SASL is refused", |ctx| {
             negative_login(ctx, Security::Plaintext, true).await
         }),
-        check!("kafka.listeners.sasl-only", "kafka", from 1, Positive, 15, "every broker listener, the controller's included, uses SASL", |ctx| {
+        check!("kafka.listeners.sasl-only", "kafka", from KafkaAuth, Positive, 15, "every broker listener, the controller's included, uses SASL", |ctx| {
             let Some(admin) = login(ctx, KafkaRole::Admin) else { return fail("no secret for admin") };
             let keys = ["listener.security.protocol.map", "sasl.mechanism.controller.protocol", "sasl.enabled.mechanisms"];
             match kafka(ctx).broker_config(&admin, ctx.settings.kafka.node_id as i32, &keys).await {
@@ -96,7 +96,7 @@ pub fn checks() -> Vec<Check> {
                 Err(e) => fail(format!("cannot read the broker's config as admin: {e}")),
             }
         }),
-        check!("kafka.roundtrip", "kafka", from 1, Positive, 30, "app produces and consumes back", |ctx| {
+        check!("kafka.roundtrip", "kafka", from KafkaAuth, Positive, 30, "app produces and consumes back", |ctx| {
             let Some(app) = login(ctx, KafkaRole::App) else { return fail("no secret for app") };
             let topic = ctx.settings.pipeline.topic.clone();
             let marker = format!("rt-{}", ctx.run_id);
@@ -112,7 +112,7 @@ pub fn checks() -> Vec<Check> {
                 Err(e) => fail(format!("consuming from {topic}: {e}")),
             }
         }),
-        check!("kafka.unknown-topic.refused", "kafka", from 4, Negative, 15, "producing to an unknown topic fails (no auto-creation)", |ctx| {
+        check!("kafka.unknown-topic.refused", "kafka", from Hardening, Negative, 15, "producing to an unknown topic fails (no auto-creation)", |ctx| {
             let Some(app) = login(ctx, KafkaRole::App) else { return fail("no secret for app") };
             // A name no earlier run can have created.
             let topic = format!("stackctl-verify-unknown-{}", ctx.run_id);

@@ -12,15 +12,19 @@ pub mod report;
 mod schema_registry;
 
 use std::future::Future;
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::pin::Pin;
 use std::time::{Duration, Instant};
 
 use serde::Serialize;
 
-use crate::config::Settings;
+use crate::clients::{ClientSetupError, Endpoints};
 use crate::engine::Engine;
 use crate::secrets::{Redactor, SecretSet};
+use crate::settings::{Phase, Settings};
+
+/// The end-to-end pipeline check (`rotate` runs it too).
+pub const PIPELINE_CHECK: &str = "pipeline.e2e";
 
 /// Positive: something that must work does. Negative: something that must be refused is.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
@@ -49,16 +53,47 @@ pub enum Verdict {
     Skipped,
 }
 
-/// Everything checks may read: settings, secrets, the phase, the engine, the project root.
+/// Everything checks may read: settings, secrets, the phase, the engine, the endpoints and their
+/// clients, the project root.
 pub struct Context {
     pub root: PathBuf,
     pub settings: Settings,
     pub secrets: SecretSet,
     pub redactor: Redactor,
-    pub phase: u8,
+    pub phase: Phase,
     pub engine: Engine,
+    pub endpoints: Endpoints,
     /// A fresh id for this run; checks mark the data they write with it.
     pub run_id: String,
+}
+
+impl Context {
+    pub fn new(
+        root: &Path,
+        settings: Settings,
+        secrets: SecretSet,
+        phase: Phase,
+        engine: Engine,
+    ) -> Result<Context, ClientSetupError> {
+        Ok(Context {
+            root: root.to_path_buf(),
+            redactor: Redactor::new(&secrets),
+            endpoints: Endpoints::new(&settings)?,
+            settings,
+            secrets,
+            phase,
+            engine,
+            run_id: new_run_id(),
+        })
+    }
+}
+
+/// Eight random lowercase alphanumerics: marks the data one run writes.
+fn new_run_id() -> String {
+    use rand::distr::{Alphanumeric, SampleString};
+    Alphanumeric
+        .sample_string(&mut rand::rng(), 8)
+        .to_lowercase()
 }
 
 type CheckFuture<'a> = Pin<Box<dyn Future<Output = Outcome> + Send + 'a>>;
@@ -67,7 +102,7 @@ type CheckFuture<'a> = Pin<Box<dyn Future<Output = Outcome> + Send + 'a>>;
 pub struct Check {
     pub id: &'static str,
     pub group: &'static str,
-    pub required_from: u8,
+    pub required_from: Phase,
     pub kind: Kind,
     pub bound: Duration,
     pub description: &'static str,
@@ -92,7 +127,7 @@ pub struct CheckResult {
     pub id: String,
     pub group: String,
     pub kind: Kind,
-    pub required_from: u8,
+    pub required_from: Phase,
     pub required: bool,
     pub verdict: Verdict,
     pub seconds: f64,
@@ -101,7 +136,7 @@ pub struct CheckResult {
 
 #[derive(Debug, Clone, Serialize)]
 pub struct Report {
-    pub phase: u8,
+    pub phase: Phase,
     pub run_id: String,
     pub seconds: f64,
     pub passed: usize,
@@ -211,11 +246,11 @@ pub(crate) fn fail(reason: impl Into<String>) -> Outcome {
 
 /// Declares a check whose body is an async block over `ctx`.
 macro_rules! check {
-    ($id:literal, $group:literal, from $phase:literal, $kind:ident, $secs:literal, $desc:literal, |$ctx:ident| $body:expr) => {
+    ($id:literal, $group:literal, from $phase:ident, $kind:ident, $secs:literal, $desc:literal, |$ctx:ident| $body:expr) => {
         $crate::verify::Check {
             id: $id,
             group: $group,
-            required_from: $phase,
+            required_from: $crate::settings::Phase::$phase,
             kind: $crate::verify::Kind::$kind,
             bound: std::time::Duration::from_secs($secs),
             description: $desc,
@@ -261,7 +296,7 @@ mod tests {
     #[test]
     fn junit_is_well_formed_and_counts_failures() {
         let report = Report {
-            phase: 4,
+            phase: Phase::Hardening,
             run_id: "r".into(),
             seconds: 1.0,
             passed: 1,
@@ -273,7 +308,7 @@ mod tests {
                     id: "a.x".into(),
                     group: "a".into(),
                     kind: Kind::Positive,
-                    required_from: 1,
+                    required_from: Phase::KafkaAuth,
                     required: true,
                     verdict: Verdict::Pass,
                     seconds: 0.1,
@@ -283,7 +318,7 @@ mod tests {
                     id: "a.y".into(),
                     group: "a".into(),
                     kind: Kind::Negative,
-                    required_from: 1,
+                    required_from: Phase::KafkaAuth,
                     required: true,
                     verdict: Verdict::Fail,
                     seconds: 0.2,

@@ -5,16 +5,14 @@ use std::time::{Duration, Instant};
 
 use super::{Check, check, fail, pass};
 use crate::clients::Login;
-use crate::clients::clickhouse::ClickHouse;
-use crate::clients::kafka::Kafka;
-use crate::config::{ClickHouseRole, KafkaRole};
+use crate::settings::{ClickHouseRole, KafkaRole};
 
 /// Records per run.
 pub const RECORDS: usize = 20;
 
 pub fn checks() -> Vec<Check> {
     vec![
-        check!("pipeline.e2e", "pipeline", from 1, Positive, 70, "records produced to Kafka arrive in ClickHouse, exactly once", |ctx| {
+        check!("pipeline.e2e", "pipeline", from KafkaAuth, Positive, 70, "records produced to Kafka arrive in ClickHouse, exactly once", |ctx| {
             let s = &ctx.settings;
             let Some(app) = Login::kafka(s, &ctx.secrets, KafkaRole::App) else { return fail("no secret for app") };
             let run = format!("e2e-{}", ctx.run_id);
@@ -22,12 +20,12 @@ pub fn checks() -> Vec<Check> {
                 .map(|i| format!("{{\"run_id\":\"{run}\",\"seq\":{i},\"payload\":\"stackctl verify\"}}"))
                 .collect();
             let started = Instant::now();
-            if let Err(e) = Kafka::new(format!("localhost:{}", s.kafka.host_port)).produce(&app, &s.pipeline.topic, &values, Duration::from_secs(10)).await {
+            if let Err(e) = ctx.endpoints.kafka().produce(&app, &s.pipeline.topic, &values, Duration::from_secs(10)).await {
                 return fail(format!("producing to {} as {} failed: {e}", s.pipeline.topic, app.user));
             }
             // Read as the least-privileged user that may (readonly from phase 2; open before).
-            let reader = if ctx.phase >= 2 { Login::clickhouse(s, &ctx.secrets, ClickHouseRole::Readonly) } else { None };
-            let ch = ClickHouse::new(s.clickhouse.host_http_port, Duration::from_secs(5));
+            let reader = if ctx.phase.enforces_clickhouse_auth() { Login::clickhouse(s, &ctx.secrets, ClickHouseRole::Readonly) } else { None };
+            let ch = ctx.endpoints.clickhouse(Duration::from_secs(5));
             let sql = format!("SELECT count() FROM {}.{} WHERE run_id = '{run}'", s.clickhouse.database, s.pipeline.table);
             // A sink whose consumer is rejoining after a broker restart can take up to the group session
         // timeout (45 s) to resume; beyond a minute something is wrong.

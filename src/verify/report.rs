@@ -1,46 +1,10 @@
-//! The verify report as a human table and as JUnit XML (JSON is the `Report`'s serde form).
+//! The verify report as JUnit XML (JSON is the `Report`'s serde form; the human table is the
+//! command layer's).
 
 use std::fmt::Write;
 
 use super::{Report, Verdict};
-use crate::output::Style;
 use crate::render::escape;
-
-/// One line per check: id, result, time, reason; then a summary.
-pub fn table(report: &Report, style: Style) -> String {
-    let mut out = String::new();
-    let width = report.checks.iter().map(|c| c.id.len()).max().unwrap_or(10);
-    for c in report
-        .checks
-        .iter()
-        .filter(|c| c.verdict != Verdict::Skipped)
-    {
-        let label = match c.verdict {
-            Verdict::Pass => style.good("pass"),
-            Verdict::Fail => style.warn("FAIL"),
-            Verdict::Warn => style.dim("warn"),
-            Verdict::Skipped => style.dim("skip"),
-        };
-        let _ = writeln!(
-            out,
-            "  {label}  {:<width$}  {:>5.1}s  {}",
-            c.id, c.seconds, c.reason
-        );
-    }
-    let _ = writeln!(
-        out,
-        "{} phase {}: {} passed, {} failed, {} warning(s), {} skipped in {:.1} s (run {})",
-        style.bold("verify"),
-        report.phase,
-        report.passed,
-        report.failed,
-        report.warned,
-        report.skipped,
-        report.seconds,
-        report.run_id
-    );
-    out
-}
 
 fn attr(text: &str) -> String {
     // Reasons are one line; a stray line break is flattened rather than refused.

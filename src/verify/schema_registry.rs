@@ -7,28 +7,25 @@ use super::{Check, check, fail, pass};
 use crate::clients::schema_registry::SchemaRegistry;
 
 fn registry(ctx: &super::Context) -> SchemaRegistry {
-    SchemaRegistry::new(
-        ctx.settings.schema_registry.host_port,
-        Duration::from_secs(10),
-    )
+    ctx.endpoints.schema_registry(Duration::from_secs(10))
 }
 
 pub fn checks() -> Vec<Check> {
     vec![
-        check!("schema-registry.ready", "schema-registry", from 1, Positive, 10, "REST API ready", |ctx| {
+        check!("schema-registry.ready", "schema-registry", from KafkaAuth, Positive, 10, "REST API ready", |ctx| {
             match registry(ctx).ready().await {
                 Ok(200) => pass("GET /health/ready → 200"),
                 Ok(code) => fail(format!("GET /health/ready → {code}; see `stackctl logs schema-registry`")),
                 Err(e) => fail(format!("Schema Registry unreachable on port {}: {e}", ctx.settings.schema_registry.host_port)),
             }
         }),
-        check!("schema-registry.subjects", "schema-registry", from 1, Positive, 10, "lists subjects", |ctx| {
+        check!("schema-registry.subjects", "schema-registry", from KafkaAuth, Positive, 10, "lists subjects", |ctx| {
             match registry(ctx).subjects().await {
                 Ok(subjects) => pass(format!("GET /subjects → {} subject(s)", subjects.len())),
                 Err(e) => fail(format!("GET /apis/ccompat/v7/subjects failed: {e}")),
             }
         }),
-        check!("schema-registry.register", "schema-registry", from 1, Positive, 20, "registers a schema and reads it back", |ctx| {
+        check!("schema-registry.register", "schema-registry", from KafkaAuth, Positive, 20, "registers a schema and reads it back", |ctx| {
             let r = registry(ctx);
             let subject = "stackctl-verify-value";
             let schema = format!(

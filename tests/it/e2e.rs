@@ -6,18 +6,17 @@
 //! when STACKCTL_E2E=1, which `scripts/test.sh` sets after `scripts/ensure-docker.sh`.
 
 use std::collections::BTreeSet;
-use std::path::Path;
 use std::process::Output;
 
-use stackctl::clients::Login;
-use stackctl::clients::clickhouse::ClickHouse;
-use stackctl::clients::kafka::Kafka;
+use stackctl::clients::{Endpoints, Login};
 use stackctl::compose;
-use stackctl::config::{ClickHouseRole, KafkaRole, Settings};
 use stackctl::engine::Engine;
-use stackctl::engine::images::Progress;
-use stackctl::orchestrate;
+use stackctl::engine::images::CaCertificates;
+use stackctl::orchestrate::{self, UpInput};
+use stackctl::progress::Progress;
+use stackctl::render::{self, FileId, RenderPlan, TemplateSet};
 use stackctl::secrets::{FileStore, Redactor, SecretSource};
+use stackctl::settings::{ClickHouseRole, KafkaRole, Phase, Settings};
 
 use crate::{Project, repo_root};
 
@@ -90,10 +89,17 @@ fn set(ids: &[&str]) -> BTreeSet<String> {
     ids.iter().map(|s| s.to_string()).collect()
 }
 
-fn edit(path: &Path, from: &str, to: &str) {
-    let text = std::fs::read_to_string(path).expect("rendered file");
-    assert!(text.contains(from), "{} lacks {from:?}", path.display());
-    std::fs::write(path, text.replace(from, to)).expect("write rendered file");
+/// A copy of `plan` with one rendered file edited.
+fn edit(plan: &RenderPlan, file: FileId, from: &str, to: &str) -> RenderPlan {
+    let mut plan = plan.clone();
+    let f = plan
+        .files
+        .iter_mut()
+        .find(|f| f.id == file)
+        .expect("file in plan");
+    assert!(f.contents.contains(from), "{:?} lacks {from:?}", file);
+    f.contents = f.contents.replace(from, to);
+    plan
 }
 
 #[test]
@@ -150,12 +156,26 @@ fn e2e_stack_up_verify_breaks_and_down() {
         .load(&settings.principals())
         .expect("secrets");
     let redactor = Redactor::new(&secrets);
-    let stack = compose::load(p.path(), &settings, 4).expect("compose");
+    let stack = compose::load(p.path(), &settings, Phase::Hardening).expect("compose");
     let engine = rt.block_on(Engine::connect()).expect("engine");
-    let rendered = p.path().join(".stackctl/rendered");
-    let recreate = |service: &compose::Service| {
+    let endpoints = Endpoints::new(&settings).expect("endpoints");
+    let templates = TemplateSet::load(p.path()).expect("templates");
+    let good = render::plan(&settings, &secrets, Phase::Hardening, &templates).expect("plan");
+    let cas = CaCertificates::none();
+    // Recreates one service from a (broken) plan, as `up` would but without its checks.
+    let recreate = |service: &compose::Service, plan: &RenderPlan| {
+        let input = UpInput {
+            settings: &settings,
+            secrets: &secrets,
+            stack: &stack,
+            plan,
+            endpoints: &endpoints,
+            cas: &cas,
+            redactor: &redactor,
+            verbose: false,
+        };
         rt.block_on(orchestrate::recreate_service(
-            &engine, &stack, service, &redactor, &Quiet,
+            &engine, service, &input, &Quiet,
         ))
         .expect("recreate broken service");
     };
@@ -165,12 +185,16 @@ fn e2e_stack_up_verify_breaks_and_down() {
     };
 
     // Break 1: the readonly ClickHouse user gets write access.
-    edit(
-        &rendered.join("clickhouse/users.d/stackctl-users.xml"),
+    let broken_users = edit(
+        &good,
+        FileId::ClickHouseUsers,
         "<stackctl_readonly>\n            <readonly>1</readonly>\n            <allow_ddl>0</allow_ddl>",
         "<stackctl_readonly>\n            <readonly>0</readonly>\n            <allow_ddl>1</allow_ddl>",
     );
-    recreate(stack.service("clickhouse").expect("clickhouse"));
+    recreate(
+        stack.service("clickhouse").expect("clickhouse"),
+        &broken_users,
+    );
     let broken = run(&p, &["verify", "--format", "json"]);
     assert_eq!(
         failed(&broken),
@@ -193,7 +217,7 @@ fn e2e_stack_up_verify_breaks_and_down() {
             .expose()
             .to_string(),
     );
-    recreate(&leaky);
+    recreate(&leaky, &good);
     let broken = run(&p, &["verify", "--format", "json"]);
     assert_eq!(failed(&broken), set(&["hygiene.container-env"]));
     let stdout = String::from_utf8_lossy(&broken.stdout);
@@ -207,17 +231,18 @@ fn e2e_stack_up_verify_breaks_and_down() {
     restore();
 
     // Break 3: a listener without SASL on the broker.
-    edit(
-        &rendered.join("kafka/server.properties"),
-        "EXTERNAL://:9094\n",
-        "EXTERNAL://:9094,LEAK://:9095\n",
-    );
-    edit(
-        &rendered.join("kafka/server.properties"),
+    let leaky_listener = edit(
+        &edit(
+            &good,
+            FileId::KafkaServer,
+            "EXTERNAL://:9094\n",
+            "EXTERNAL://:9094,LEAK://:9095\n",
+        ),
+        FileId::KafkaServer,
         "EXTERNAL:SASL_PLAINTEXT\n",
         "EXTERNAL:SASL_PLAINTEXT,LEAK:PLAINTEXT\n",
     );
-    recreate(stack.service("kafka").expect("kafka"));
+    recreate(stack.service("kafka").expect("kafka"), &leaky_listener);
     let broken = run(&p, &["verify", "--format", "json"]);
     assert_eq!(failed(&broken), set(&["kafka.listeners.sasl-only"]));
     restore();
@@ -235,15 +260,12 @@ fn e2e_stack_up_verify_breaks_and_down() {
         let admin = Login::clickhouse(&settings, &secrets, ClickHouseRole::Admin).expect("admin");
         let kafka_admin = Login::kafka(&settings, &secrets, KafkaRole::Admin).expect("kafka admin");
         rt.block_on(async {
-            let ch = ClickHouse::new(
-                settings.clickhouse.host_http_port,
-                std::time::Duration::from_secs(10),
-            );
+            let ch = endpoints.clickhouse(std::time::Duration::from_secs(10));
             let rows = ch
                 .query(Some(&admin), "SELECT count() FROM demo.events", None)
                 .await
                 .expect("count rows");
-            let kafka = Kafka::new(format!("localhost:{}", settings.kafka.host_port));
+            let kafka = endpoints.kafka();
             let records = kafka
                 .end_offsets(&kafka_admin, "events")
                 .await

@@ -89,7 +89,7 @@ proptest! {
     fn kafka_password_round_trips_through_properties_and_jaas(pw in hostile_password()) {
         let settings = repo_settings();
         let secrets = secrets_with(&settings, &[("kafka-app", &pw)]);
-        let plan = render::plan(&settings, &secrets, 4).expect("render");
+        let plan = crate::plan(&settings, &secrets, 4).expect("render");
         for file in ["kafka/server.properties", "clients/app.properties"] {
             let text = &plan.files.iter().find(|f| f.path.ends_with(file)).expect("file").contents;
             prop_assert!(text.is_ascii(), "{file} must be ASCII for ISO-8859-1 readers");
@@ -110,7 +110,7 @@ proptest! {
     fn clickhouse_writer_password_round_trips_through_connect_secrets(pw in "[!-~]{32,48}") {
         let settings = repo_settings();
         let secrets = secrets_with(&settings, &[("clickhouse-writer", &pw)]);
-        let plan = render::plan(&settings, &secrets, 3).expect("render");
+        let plan = crate::plan(&settings, &secrets, 3).expect("render");
         let text = &plan.files.iter()
             .find(|f| f.path.ends_with("clickhouse-writer.properties")).expect("file").contents;
         let props = java_properties::read(text.as_bytes()).expect("parses");
@@ -125,7 +125,7 @@ fn line_breaks_in_a_secret_are_refused_by_rendering() {
         &settings,
         &[("kafka-app", "first-line-0123456789abcdef\nsecond")],
     );
-    let err = render::plan(&settings, &secrets, 1).expect_err("must refuse");
+    let err = crate::plan(&settings, &secrets, 1).expect_err("must refuse");
     let message = err.to_string();
     assert!(message.contains("line break"), "{message}");
     assert!(
@@ -161,7 +161,7 @@ fn jvm_reads_back_hostile_passwords() {
             &[("kafka-app", kafka), ("clickhouse-writer", ch)],
         );
         let dir = tmp.path().join(i.to_string());
-        render::write(&render::plan(&settings, &secrets, 4).expect("render"), &dir).expect("write");
+        render::write(&crate::plan(&settings, &secrets, 4).expect("render"), &dir).expect("write");
         dirs.push(dir);
     }
     let out = std::process::Command::new("java")

@@ -9,8 +9,19 @@ mod render;
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 
-use stackctl::config::Settings;
+use stackctl::render::{RenderError, RenderPlan, TemplateSet};
 use stackctl::secrets::{Secret, SecretSet};
+use stackctl::settings::{Phase, Settings};
+
+/// The render plan of phase `number` with the built-in templates.
+pub fn plan(
+    settings: &Settings,
+    secrets: &SecretSet,
+    number: u8,
+) -> Result<RenderPlan, RenderError> {
+    let phase = Phase::from_number(number).expect("a phase number");
+    stackctl::render::plan(settings, secrets, phase, &TemplateSet::embedded())
+}
 
 pub fn repo_root() -> PathBuf {
     PathBuf::from(env!("CARGO_MANIFEST_DIR"))

@@ -6,7 +6,7 @@ use crate::{fixed_secrets, repo_settings, secrets_with};
 
 fn render_phase(phase: u8) -> String {
     let settings = repo_settings();
-    let plan = render::plan(&settings, &fixed_secrets(&settings), phase).expect("render");
+    let plan = crate::plan(&settings, &fixed_secrets(&settings), phase).expect("render");
     let mut out = String::new();
     for f in &plan.files {
         out.push_str(&format!(
@@ -50,7 +50,7 @@ fn phase_1_has_no_clickhouse_users_and_phase_2_does() {
     let settings = repo_settings();
     let secrets = fixed_secrets(&settings);
     let has_users = |phase| {
-        render::plan(&settings, &secrets, phase)
+        crate::plan(&settings, &secrets, phase)
             .expect("render")
             .files
             .iter()
@@ -65,7 +65,7 @@ fn no_plaintext_listener_and_sasl_on_controller_in_every_phase() {
     let settings = repo_settings();
     let secrets = fixed_secrets(&settings);
     for phase in 1..=4 {
-        let plan = render::plan(&settings, &secrets, phase).expect("render");
+        let plan = crate::plan(&settings, &secrets, phase).expect("render");
         let server = &plan
             .files
             .iter()
@@ -91,9 +91,9 @@ fn no_plaintext_listener_and_sasl_on_controller_in_every_phase() {
 fn connector_config_holds_references_not_passwords() {
     let settings = repo_settings();
     let secrets = fixed_secrets(&settings);
-    let writer = settings.clickhouse_principal(stackctl::config::ClickHouseRole::Writer);
+    let writer = settings.clickhouse_principal(stackctl::settings::ClickHouseRole::Writer);
     let password = secrets.get(&writer).expect("writer").expose().to_string();
-    let plan = render::plan(&settings, &secrets, 4).expect("render");
+    let plan = crate::plan(&settings, &secrets, 4).expect("render");
     let connector = plan
         .files
         .iter()
@@ -126,7 +126,7 @@ fn clickhouse_users_xml_is_well_formed_and_carries_hashes_only() {
             "Wr1ter<&\"'>Pass-0123456789abcdefghijkl",
         )],
     );
-    let plan = render::plan(&settings, &secrets, 2).expect("render");
+    let plan = crate::plan(&settings, &secrets, 2).expect("render");
     let xml = &plan
         .files
         .iter()
@@ -162,13 +162,13 @@ fn write_rewrites_only_changed_files_and_removes_stale_ones() {
     let dir = tempfile::tempdir().expect("tempdir");
     let secrets = fixed_secrets(&settings);
     let first = render::write(
-        &render::plan(&settings, &secrets, 2).expect("plan"),
+        &crate::plan(&settings, &secrets, 2).expect("plan"),
         dir.path(),
     )
     .expect("write");
     assert!(first.files.iter().all(|f| f.change == FileChange::Created));
     let again = render::write(
-        &render::plan(&settings, &secrets, 2).expect("plan"),
+        &crate::plan(&settings, &secrets, 2).expect("plan"),
         dir.path(),
     )
     .expect("write");
@@ -185,7 +185,7 @@ fn write_rewrites_only_changed_files_and_removes_stale_ones() {
         &[("kafka-app", "a-rotated-app-secret-0123456789abcdefghij")],
     );
     let after = render::write(
-        &render::plan(&settings, &rotated, 2).expect("plan"),
+        &crate::plan(&settings, &rotated, 2).expect("plan"),
         dir.path(),
     )
     .expect("write");
@@ -193,7 +193,7 @@ fn write_rewrites_only_changed_files_and_removes_stale_ones() {
     assert_eq!(changed, ["clients", "kafka"]);
 
     let down = render::write(
-        &render::plan(&settings, &rotated, 1).expect("plan"),
+        &crate::plan(&settings, &rotated, 1).expect("plan"),
         dir.path(),
     )
     .expect("write");
@@ -224,7 +224,7 @@ fn a_phase_change_rewrites_only_the_files_it_changes() {
     let dir = tempfile::tempdir().expect("tempdir");
     let write = |phase| {
         render::write(
-            &render::plan(&settings, &secrets, phase).expect("plan"),
+            &crate::plan(&settings, &secrets, phase).expect("plan"),
             dir.path(),
         )
         .expect("write")

@@ -7,11 +7,14 @@ use std::path::{Path, PathBuf};
 
 use serde::{Deserialize, Serialize};
 
+mod phase;
+mod service;
+
+pub use phase::{Capabilities, Phase, UnknownPhase};
+pub use service::ServiceKind;
+
 /// Where the settings live, relative to the project root.
 pub const SETTINGS_FILE: &str = "configs/stack.yaml";
-
-/// The highest security phase; `up` and `render` default to it.
-pub const MAX_PHASE: u8 = 4;
 
 #[derive(Debug, thiserror::Error)]
 pub enum ConfigError {
@@ -381,7 +384,7 @@ impl Settings {
                 ),
             ));
         }
-        for name in ["kafka", "schema-registry", "connect", "clickhouse"] {
+        for name in ServiceKind::ALL.map(ServiceKind::name) {
             let Some(service) = self.services.get(name) else {
                 return Err(invalid(
                     "services",
@@ -407,12 +410,13 @@ impl Settings {
         if let Some(extra) = self
             .services
             .keys()
-            .find(|k| !["kafka", "schema-registry", "connect", "clickhouse"].contains(&k.as_str()))
+            .find(|k| ServiceKind::from_name(k).is_none())
         {
             return Err(invalid(
                 "services",
                 format!(
-                    "names an unknown service `{extra}`; known: kafka, schema-registry, connect, clickhouse"
+                    "names an unknown service `{extra}`; known: {}",
+                    ServiceKind::known()
                 ),
             ));
         }

@@ -3,19 +3,21 @@
 //! then prove it — new credential accepted, old one refused, pipeline still delivering — and only
 //! then forget the old values.
 
+mod apply;
+mod prove;
+
 use std::collections::BTreeSet;
 use std::path::{Path, PathBuf};
-use std::time::{Duration, Instant};
 
 use serde::Serialize;
 
-use crate::clients::Login;
-use crate::clients::clickhouse::ClickHouse;
-use crate::clients::kafka::{Kafka, LoginOutcome, Security};
 use crate::compose::Stack;
-use crate::config::{Principal, Settings};
-use crate::render;
+use crate::render::{self, TemplateSet};
 use crate::secrets::{Secret, SecretSet, generate};
+use crate::settings::{Principal, Settings};
+
+pub use apply::{RotateError, apply};
+pub use prove::{Proof, prove};
 
 /// What a rotation will touch, in order. Never holds a value.
 #[derive(Debug, Clone, Serialize)]
@@ -40,6 +42,7 @@ pub fn plan(
     current: &SecretSet,
     targets: &[Principal],
     stack: &Stack,
+    templates: &TemplateSet,
 ) -> Result<Planned, render::RenderError> {
     let rotations: Vec<(Principal, Secret)> =
         targets.iter().map(|p| (p.clone(), generate())).collect();
@@ -47,8 +50,8 @@ pub fn plan(
     for (p, s) in &rotations {
         next = next.with(p, s.clone());
     }
-    let before = render::plan(settings, current, stack.phase)?;
-    let after = render::plan(settings, &next, stack.phase)?;
+    let before = render::plan(settings, current, stack.phase, templates)?;
+    let after = render::plan(settings, &next, stack.phase, templates)?;
     let mut files = Vec::new();
     let mut changed: BTreeSet<&str> = BTreeSet::new();
     for (a, b) in before.files.iter().zip(&after.files) {
@@ -75,103 +78,23 @@ pub fn plan(
     })
 }
 
-/// The proof for one principal.
-#[derive(Debug, Clone, Serialize)]
-pub struct Proof {
-    pub principal: String,
-    pub new_accepted: bool,
-    pub old_refused: bool,
-    pub detail: String,
-}
-
-impl Proof {
-    pub fn ok(&self) -> bool {
-        self.new_accepted && self.old_refused
-    }
-}
-
-/// Proves that `principal` logs in with `new` and is refused with `old`.
-pub async fn prove(
-    settings: &Settings,
-    phase: u8,
-    principal: &Principal,
-    new: &Secret,
-    old: &Secret,
-) -> Proof {
-    let login = |password: &Secret| Login {
-        user: principal.user().to_string(),
-        password: password.clone(),
-    };
-    match principal {
-        Principal::Kafka { .. } => {
-            let kafka = Kafka::new(format!("localhost:{}", settings.kafka.host_port));
-            let accepted = kafka
-                .login(&Security::Sasl(login(new)), Duration::from_secs(15))
-                .await;
-            let refused = kafka
-                .login(&Security::Sasl(login(old)), Duration::from_secs(8))
-                .await;
-            Proof {
-                principal: principal.id(),
-                new_accepted: accepted == LoginOutcome::Accepted,
-                old_refused: matches!(refused, LoginOutcome::AuthenticationFailed(_)),
-                detail: format!(
-                    "new: {}; old: {}",
-                    outcome_word(&accepted),
-                    outcome_word(&refused)
-                ),
-            }
-        }
-        Principal::ClickHouse { .. } if phase < 2 => Proof {
-            principal: principal.id(),
-            new_accepted: true,
-            old_refused: true,
-            detail: "ClickHouse authentication is not enforced before phase 2; nothing to prove"
-                .into(),
-        },
-        Principal::ClickHouse { .. } => {
-            let ch = ClickHouse::new(settings.clickhouse.host_http_port, Duration::from_secs(10));
-            let new_answer = ch.query(Some(&login(new)), "SELECT 1", None).await;
-            let old_answer = ch.query(Some(&login(old)), "SELECT 1", None).await;
-            let new_ok = new_answer.as_ref().is_ok_and(|a| a.ok());
-            let old_code = old_answer.as_ref().ok().and_then(|a| a.code);
-            Proof {
-                principal: principal.id(),
-                new_accepted: new_ok,
-                old_refused: matches!(old_code, Some(193 | 516)),
-                detail: format!(
-                    "new: {}; old: {}",
-                    if new_ok {
-                        "accepted".to_string()
-                    } else {
-                        format!("refused ({:?})", new_answer.ok().and_then(|a| a.code))
-                    },
-                    old_code
-                        .map(|c| format!("refused with code {c}"))
-                        .unwrap_or_else(|| "NOT refused".into())
-                ),
-            }
-        }
-    }
-}
-
-fn outcome_word(o: &LoginOutcome) -> String {
-    match o {
-        LoginOutcome::Accepted => "accepted".into(),
-        LoginOutcome::AuthenticationFailed(_) => "refused (SASL authentication failed)".into(),
-        LoginOutcome::DisconnectedDuringHandshake(_) => "disconnected".into(),
-        LoginOutcome::Inconclusive(r) => format!("inconclusive ({r})"),
-    }
-}
-
 /// The report of a finished rotation.
 #[derive(Debug, Clone, Serialize)]
 pub struct RotateReport {
     pub plan: RotationPlan,
     pub restarted: Vec<String>,
     pub proofs: Vec<Proof>,
+    /// The pipeline check after the restarts: passed, and its reason.
+    pub pipeline_ok: bool,
     pub pipeline: String,
     pub seconds: f64,
+}
+
+impl RotateReport {
+    /// Every new credential accepted, every old one refused, and the pipeline delivering.
+    pub fn proven(&self) -> bool {
+        self.proofs.iter().all(Proof::ok) && self.pipeline_ok
+    }
 }
 
 /// How to get out of a rotation that stopped half way.
@@ -182,10 +105,6 @@ pub fn recovery_hint(root: &Path) -> String {
          over secrets/ and run `stackctl up`",
         root.join("secrets/.previous").display()
     )
-}
-
-pub fn elapsed(started: Instant) -> f64 {
-    started.elapsed().as_secs_f64()
 }
 
 #[cfg(test)]
@@ -209,17 +128,24 @@ mod tests {
                 })
                 .collect::<BTreeMap<_, _>>(),
         );
-        let stack = crate::compose::load(root, &settings, 4).expect("compose");
+        let stack =
+            crate::compose::load(root, &settings, crate::settings::Phase::MAX).expect("compose");
         (settings, secrets, stack)
     }
 
     fn services_for(id: &str) -> Vec<String> {
         let (settings, secrets, stack) = fixture();
         let target = settings.principal(id).expect("principal");
-        plan(&settings, &secrets, &[target], &stack)
-            .expect("plan")
-            .plan
-            .services
+        plan(
+            &settings,
+            &secrets,
+            &[target],
+            &stack,
+            &TemplateSet::embedded(),
+        )
+        .expect("plan")
+        .plan
+        .services
     }
 
     #[test]
@@ -243,7 +169,14 @@ mod tests {
             plan,
             rotations,
             next,
-        } = plan(&settings, &secrets, &settings.principals(), &stack).expect("plan");
+        } = plan(
+            &settings,
+            &secrets,
+            &settings.principals(),
+            &stack,
+            &TemplateSet::embedded(),
+        )
+        .expect("plan");
         assert_eq!(
             plan.services,
             ["clickhouse", "kafka", "connect", "schema-registry"]

@@ -1,0 +1,129 @@
+//! `rotate`: the command around [`crate::rotate::apply`].
+
+use std::path::Path;
+
+use anyhow::{Context, Result};
+
+use super::{ExitStatus, Printer, cas};
+use crate::cli::BuildOptions;
+use crate::compose;
+use crate::orchestrate::DeployOptions;
+use crate::render::{RENDER_DIR, TemplateSet};
+use crate::rotate::{self, RotateReport};
+use crate::secrets::{FileStore, SecretError, SecretSource};
+use crate::settings::{Principal, Settings};
+use crate::state::StateFile;
+
+/// What the user asked to rotate.
+pub struct Request {
+    pub names: Vec<String>,
+    pub all: bool,
+    pub dry_run: bool,
+}
+
+fn targets(settings: &Settings, request: &Request) -> Result<Vec<Principal>> {
+    if request.all {
+        return Ok(settings.principals());
+    }
+    if request.names.is_empty() {
+        anyhow::bail!(
+            "name the principals to rotate (e.g. `stackctl rotate kafka-app`) or pass --all"
+        );
+    }
+    Ok(request
+        .names
+        .iter()
+        .map(|n| {
+            settings
+                .principal(n)
+                .ok_or_else(|| SecretError::unknown_principal(n, &settings.principals()))
+        })
+        .collect::<Result<Vec<_>, _>>()?)
+}
+
+pub async fn rotate(
+    root: &Path,
+    request: &Request,
+    options: &BuildOptions,
+    printer: &Printer,
+) -> Result<ExitStatus> {
+    let settings = Settings::load(root)?;
+    let current = FileStore::new(root).load(&settings.principals())?;
+    let targets = targets(&settings, request)?;
+    let phase = StateFile::new(root).read()?.map(|s| s.phase).context(
+        "the stack is not up from this checkout (no .stackctl/state.json): rotation restarts and proves a running stack. \
+         To change secrets of a stopped stack, use `stackctl init-secrets --force PRINCIPAL`",
+    )?;
+    let templates = TemplateSet::load(root)?;
+    if request.dry_run {
+        let stack = compose::load(root, &settings, phase)?;
+        let plan = rotate::plan(&settings, &current, &targets, &stack, &templates)?.plan;
+        printer.report(&plan, |style| {
+            println!("{} (dry run, nothing changed)", style.bold("rotation plan"));
+            println!("  principals: {}", plan.principals.join(", "));
+            println!("  files re-rendered:");
+            for f in &plan.files {
+                println!("    {}", root.join(RENDER_DIR).join(f).display());
+            }
+            println!(
+                "  services restarted, in order: {}",
+                plan.services.join(" → ")
+            );
+            println!(
+                "  then: each new credential must be accepted, each old one refused, and the pipeline must deliver"
+            );
+        })?;
+        return Ok(ExitStatus::Success);
+    }
+    let cas = cas(options);
+    let deploy = DeployOptions {
+        templates: &templates,
+        cas: &cas,
+        verbose: options.verbose,
+    };
+    let result = rotate::apply(root, &settings, &targets, phase, &deploy, printer).await?;
+    printer.report(&result, |style| print_human(&result, style))?;
+    if result.proven() {
+        Ok(ExitStatus::Success)
+    } else {
+        eprintln!(
+            "error: the rotation is not proven; {}",
+            rotate::recovery_hint(root)
+        );
+        Ok(ExitStatus::CheckFailed)
+    }
+}
+
+fn print_human(result: &RotateReport, style: super::Style) {
+    println!(
+        "{} {} in {:.1} s; restarted: {}",
+        style.bold(if result.proven() {
+            "rotated"
+        } else {
+            "rotation NOT proven:"
+        }),
+        result.plan.principals.join(", "),
+        result.seconds,
+        if result.restarted.is_empty() {
+            "none".to_string()
+        } else {
+            result.restarted.join(", ")
+        }
+    );
+    let mark = |ok: bool| {
+        if ok {
+            style.good("ok  ")
+        } else {
+            style.warn("FAIL")
+        }
+    };
+    for p in &result.proofs {
+        println!("  {} {:<24} {}", mark(p.ok()), p.principal, p.detail);
+    }
+    println!(
+        "  {} {:<24} {}",
+        mark(result.pipeline_ok),
+        "pipeline",
+        result.pipeline
+    );
+}

@@ -1,0 +1,123 @@
+//! `verify` and `verify --list`.
+
+use std::fmt::Write;
+use std::path::{Path, PathBuf};
+
+use anyhow::{Context, Result};
+
+use super::{ExitStatus, Printer, Style, load};
+use crate::engine::Engine;
+use crate::settings::Phase;
+use crate::state::StateFile;
+use crate::verify::{self, Report, Verdict};
+
+/// Which checks to run and where else the report goes.
+pub struct Selection {
+    pub only: Vec<String>,
+    pub skip: Vec<String>,
+    pub junit: Option<PathBuf>,
+}
+
+pub fn list(printer: &Printer) -> Result<ExitStatus> {
+    let checks = verify::catalogue();
+    let rows: Vec<_> = checks
+        .iter()
+        .map(|c| serde_json::json!({"id": c.id, "group": c.group, "kind": c.kind, "required_from": c.required_from, "bound_seconds": c.bound.as_secs(), "description": c.description}))
+        .collect();
+    printer.report(&rows, |_| {
+        for c in &checks {
+            println!(
+                "  {:<36} {:<8} from phase {}  {:>3}s  {}",
+                c.id,
+                format!("{:?}", c.kind).to_lowercase(),
+                c.required_from,
+                c.bound.as_secs(),
+                c.description
+            );
+        }
+    })?;
+    Ok(ExitStatus::Success)
+}
+
+pub async fn verify(
+    root: &Path,
+    phase: Option<Phase>,
+    selection: &Selection,
+    printer: &Printer,
+) -> Result<ExitStatus> {
+    let (settings, secrets) = load(root)?;
+    if let Some(bad) = verify::unknown_pattern(&selection.only, &selection.skip) {
+        anyhow::bail!("`{bad}` names no check or group; `stackctl verify --list` shows them");
+    }
+    let engine = Engine::connect().await?;
+    let containers = engine.project_containers(&settings.project).await?;
+    if containers.is_empty() {
+        anyhow::bail!(
+            "the stack is not running (no containers of project {}): run `stackctl up` first",
+            settings.project
+        );
+    }
+    let not_running: Vec<_> = containers
+        .iter()
+        .filter(|c| c.state != "running")
+        .map(|c| c.service.clone())
+        .collect();
+    if !not_running.is_empty() {
+        anyhow::bail!(
+            "not running: {}; run `stackctl up` (or `stackctl logs SERVICE` to see why)",
+            not_running.join(", ")
+        );
+    }
+    // The running containers say which phase they were made for; the state file covers
+    // containers from before the label was read.
+    let phase = match phase.or(super::stack::running_phase(&containers)) {
+        Some(p) => p,
+        None => StateFile::new(root).read()?.map(|s| s.phase).context(
+            "the stack's phase is unknown (its containers disagree and it was not brought up from this checkout): pass --phase N",
+        )?,
+    };
+    let ctx = verify::Context::new(root, settings, secrets, phase, engine)?;
+    let report = verify::run(&ctx, &selection.only, &selection.skip).await;
+    if let Some(path) = &selection.junit {
+        std::fs::write(path, verify::report::junit(&report))
+            .with_context(|| format!("writing the JUnit report {}", path.display()))?;
+    }
+    printer.report(&report, |style| print!("{}", table(&report, style)))?;
+    Ok(ExitStatus::from_success(report.success()))
+}
+
+/// One line per check: id, result, time, reason; then a summary.
+fn table(report: &Report, style: Style) -> String {
+    let mut out = String::new();
+    let width = report.checks.iter().map(|c| c.id.len()).max().unwrap_or(10);
+    for c in report
+        .checks
+        .iter()
+        .filter(|c| c.verdict != Verdict::Skipped)
+    {
+        let label = match c.verdict {
+            Verdict::Pass => style.good("pass"),
+            Verdict::Fail => style.warn("FAIL"),
+            Verdict::Warn => style.dim("warn"),
+            Verdict::Skipped => style.dim("skip"),
+        };
+        let _ = writeln!(
+            out,
+            "  {label}  {:<width$}  {:>5.1}s  {}",
+            c.id, c.seconds, c.reason
+        );
+    }
+    let _ = writeln!(
+        out,
+        "{} phase {}: {} passed, {} failed, {} warning(s), {} skipped in {:.1} s (run {})",
+        style.bold("verify"),
+        report.phase,
+        report.passed,
+        report.failed,
+        report.warned,
+        report.skipped,
+        report.seconds,
+        report.run_id
+    );
+    out
+}

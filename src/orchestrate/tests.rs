@@ -1,0 +1,334 @@
+//! Unit tests of orchestration against a scripted engine.
+
+use std::path::Path;
+
+use super::images::build_order;
+use super::*;
+use crate::engine::ContainerEngine;
+use crate::engine::containers::FileCopy;
+use crate::engine::images::BuildRequest;
+use crate::progress::{Progress, Silent};
+use crate::render::{FileId, TemplateSet};
+
+fn container(hash: &str, state: &str) -> ProjectContainer {
+    ProjectContainer {
+        id: "id".into(),
+        name: "stackctl-kafka".into(),
+        service: "kafka".into(),
+        hash: hash.into(),
+        phase: Some(Phase::Hardening),
+        state: state.into(),
+        health: Some("healthy".into()),
+        ports: Vec::new(),
+    }
+}
+
+#[test]
+fn keeps_only_running_containers_with_the_same_hash() {
+    assert_eq!(decide(None, "h"), Action::Created);
+    assert_eq!(
+        decide(Some(&container("h", "running")), "h"),
+        Action::Unchanged
+    );
+    assert_eq!(
+        decide(Some(&container("old", "running")), "h"),
+        Action::Recreated
+    );
+    assert_eq!(
+        decide(Some(&container("h", "exited")), "h"),
+        Action::Recreated
+    );
+}
+
+#[test]
+fn builds_connect_after_the_kafka_image_it_starts_from() {
+    let root = Path::new(env!("CARGO_MANIFEST_DIR"));
+    let settings = Settings::load(root).expect("settings");
+    let stack = crate::compose::load(root, &settings, Phase::MAX).expect("compose");
+    let order: Vec<&str> = build_order(&stack)
+        .expect("order")
+        .iter()
+        .map(|s| s.name.as_str())
+        .collect();
+    let kafka = order.iter().position(|s| *s == "kafka").expect("kafka");
+    let connect = order.iter().position(|s| *s == "connect").expect("connect");
+    assert!(kafka < connect, "{order:?}");
+    assert_eq!(order.len(), 4);
+}
+
+use crate::engine::containers::Health;
+use std::sync::Mutex;
+
+/// A scripted engine: records what orchestration asks of it.
+#[derive(Default)]
+struct Fake {
+    existing: Vec<ProjectContainer>,
+    ops: Mutex<Vec<String>>,
+    /// Health by service (default: healthy).
+    health: BTreeMap<String, Health>,
+    logs: String,
+}
+
+impl Fake {
+    fn ops(&self) -> Vec<String> {
+        self.ops.lock().map(|o| o.clone()).unwrap_or_default()
+    }
+    fn record(&self, op: String) {
+        if let Ok(mut ops) = self.ops.lock() {
+            ops.push(op);
+        }
+    }
+    /// Container ids are `new-<service>` for created ones, `old-<service>` for existing ones.
+    fn service_of(id: &str) -> &str {
+        id.trim_start_matches("new-").trim_start_matches("old-")
+    }
+}
+
+impl ContainerEngine for Fake {
+    fn api_version(&self) -> (u32, u32) {
+        (1, 41)
+    }
+    async fn image_id(&self, image: &str) -> Option<String> {
+        Some(format!("sha-{image}"))
+    }
+    async fn try_pull(&self, _: &str, _: &dyn Progress) -> bool {
+        false
+    }
+    async fn ensure_base(&self, _: &dyn Progress) -> Result<(), EngineError> {
+        Ok(())
+    }
+    async fn build(&self, r: &BuildRequest<'_>, _: &dyn Progress) -> Result<String, EngineError> {
+        self.record(format!("build {}", r.service));
+        Ok(format!("sha-{}", r.tag))
+    }
+    async fn ensure_network(&self, _: &str, _: &str) -> Result<(), EngineError> {
+        Ok(())
+    }
+    async fn ensure_volume(&self, _: &str, _: &str) -> Result<(), EngineError> {
+        Ok(())
+    }
+    async fn project_containers(&self, _: &str) -> Result<Vec<ProjectContainer>, EngineError> {
+        Ok(self.existing.clone())
+    }
+    async fn create_service(
+        &self,
+        _: &Stack,
+        service: &Service,
+        _: &str,
+        _: &[FileCopy<'_>],
+    ) -> Result<String, EngineError> {
+        self.record(format!("create {}", service.name));
+        Ok(format!("new-{}", service.name))
+    }
+    async fn start(&self, id: &str) -> Result<(), EngineError> {
+        self.record(format!("start {}", Fake::service_of(id)));
+        Ok(())
+    }
+    async fn health(&self, id: &str) -> Result<Health, EngineError> {
+        Ok(self
+            .health
+            .get(Fake::service_of(id))
+            .cloned()
+            .unwrap_or(Health::Healthy))
+    }
+    async fn logs(&self, _: &str, _: Option<usize>) -> Result<String, EngineError> {
+        Ok(self.logs.clone())
+    }
+    async fn remove(&self, id: &str) -> Result<(), EngineError> {
+        self.record(format!("remove {}", Fake::service_of(id)));
+        Ok(())
+    }
+    async fn remove_project_networks(&self, _: &str) -> Result<Vec<String>, EngineError> {
+        Ok(vec!["t_n".into()])
+    }
+    async fn remove_project_volumes(&self, _: &str) -> Result<Vec<String>, EngineError> {
+        Ok(Vec::new())
+    }
+}
+
+/// A broker and a client that depends on it (names without post-start steps).
+fn two_services() -> (Settings, Stack) {
+    let root = Path::new(env!("CARGO_MANIFEST_DIR"));
+    let settings = Settings::load(root).expect("settings");
+    let text = "name: t\nservices:\n  broker:\n    image: img/broker\n    networks: [n]\n  client:\n    image: img/client\n    depends_on:\n      broker: {condition: service_healthy}\n    networks: [n]\nnetworks:\n  n: {}\n";
+    let stack = crate::compose::parse(text, &root.join("compose/test.yml"), &settings, Phase::MAX)
+        .expect("parse");
+    (settings, stack)
+}
+
+fn run_up(fake: &Fake) -> Result<UpReport, UpError> {
+    let (settings, stack) = two_services();
+    let secrets = SecretSet::from_map(BTreeMap::new());
+    let redactor = Redactor::default();
+    let cas = CaCertificates::none();
+    let plan = empty_plan();
+    let endpoints = Endpoints::new(&settings).expect("endpoints");
+    let input = UpInput {
+        settings: &settings,
+        secrets: &secrets,
+        stack: &stack,
+        plan: &plan,
+        endpoints: &endpoints,
+        cas: &cas,
+        redactor: &redactor,
+        verbose: false,
+    };
+    tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .expect("runtime")
+        .block_on(up(fake, &input, &Silent))
+}
+
+fn existing(service: &str, hash: &str) -> ProjectContainer {
+    ProjectContainer {
+        id: format!("old-{service}"),
+        service: service.into(),
+        ..container(hash, "running")
+    }
+}
+
+fn empty_plan() -> RenderPlan {
+    RenderPlan {
+        phase: Phase::MAX,
+        files: Vec::new(),
+        templates: TemplateSet::embedded().origin,
+    }
+}
+
+fn hash_of(service: &str) -> String {
+    let (_, stack) = two_services();
+    let s = stack.service(service).expect("service");
+    config_hash(s, &format!("sha-{}", s.image), &[])
+}
+
+#[test]
+fn a_fresh_up_starts_the_broker_before_its_client() {
+    let fake = Fake::default();
+    let report = run_up(&fake).expect("up");
+    assert_eq!(
+        fake.ops(),
+        [
+            "create broker",
+            "start broker",
+            "create client",
+            "start client"
+        ]
+    );
+    assert!(
+        report
+            .services
+            .iter()
+            .all(|s| s.action == Action::Created && s.health == "healthy")
+    );
+}
+
+#[test]
+fn unchanged_services_are_left_alone() {
+    let fake = Fake {
+        existing: vec![
+            existing("broker", &hash_of("broker")),
+            existing("client", &hash_of("client")),
+        ],
+        ..Fake::default()
+    };
+    let report = run_up(&fake).expect("up");
+    assert_eq!(fake.ops(), Vec::<String>::new());
+    assert!(
+        report
+            .services
+            .iter()
+            .all(|s| s.action == Action::Unchanged)
+    );
+}
+
+#[test]
+fn changed_services_stop_client_first_and_start_broker_first() {
+    let fake = Fake {
+        existing: vec![existing("broker", "stale"), existing("client", "stale")],
+        ..Fake::default()
+    };
+    run_up(&fake).expect("up");
+    assert_eq!(
+        fake.ops(),
+        [
+            "remove client",
+            "remove broker",
+            "create broker",
+            "start broker",
+            "create client",
+            "start client"
+        ]
+    );
+}
+
+#[test]
+fn a_service_that_exits_is_explained_and_its_dependents_never_start() {
+    let fake = Fake {
+        health: BTreeMap::from([("broker".to_string(), Health::Exited(1))]),
+        logs:
+            "ERROR SaslAuthenticationException: Authentication failed: Invalid username or password"
+                .into(),
+        ..Fake::default()
+    };
+    let err = run_up(&fake).expect_err("must fail").to_string();
+    assert!(
+        err.starts_with("broker: exited with code 1. Likely cause: a Kafka login was refused"),
+        "{err}"
+    );
+    assert!(err.contains("stackctl logs broker"), "{err}");
+    assert_eq!(fake.ops(), ["create broker", "start broker"]);
+}
+
+#[test]
+fn down_removes_dependents_first() {
+    let fake = Fake {
+        existing: vec![existing("broker", "h"), existing("client", "h")],
+        ..Fake::default()
+    };
+    let (_, stack) = two_services();
+    let report = tokio::runtime::Builder::new_current_thread()
+        .build()
+        .expect("runtime")
+        .block_on(down(&fake, &stack, false))
+        .expect("down");
+    assert_eq!(fake.ops(), ["remove client", "remove broker"]);
+    assert_eq!(report.networks, ["t_n"]);
+}
+
+#[test]
+fn config_hash_follows_file_contents() {
+    let mount = crate::compose::FileMount {
+        name: "f".into(),
+        file: FileId::KafkaServer,
+        target: "/f".into(),
+        uid: 1,
+        gid: 1,
+        mode: 0o400,
+    };
+    let service = Service {
+        name: "s".into(),
+        image: "i".into(),
+        build_context: None,
+        build_args: Default::default(),
+        command: None,
+        environment: Default::default(),
+        files: vec![mount.clone()],
+        volumes: Vec::new(),
+        ports: Vec::new(),
+        healthcheck: None,
+        depends_on: Vec::new(),
+        limits: None,
+        networks: Vec::new(),
+    };
+    let copy = |contents: &'static str| {
+        [FileCopy {
+            mount: &service.files[0],
+            contents: contents.as_bytes(),
+        }]
+    };
+    let first = config_hash(&service, "img", &copy("a"));
+    assert_eq!(first, config_hash(&service, "img", &copy("a")));
+    assert_ne!(first, config_hash(&service, "other-img", &copy("a")));
+    assert_ne!(first, config_hash(&service, "img", &copy("b")));
+}

@@ -1,0 +1,251 @@
+//! `up`: the compose model and the render plan driven through the engine, wave by wave.
+//!
+//! Incremental: each container carries a hash of everything that defines it (service definition,
+//! image ID, the bytes of its files, taken from the plan); an unchanged, running container is kept.
+
+use std::collections::BTreeMap;
+use std::time::Instant;
+
+use sha2::{Digest, Sha256};
+
+use super::images::ensure_images;
+use super::{Action, ServiceReport, UpError, UpInput, UpReport, decide, health, post};
+use crate::compose::{Service, Stack};
+use crate::engine::ContainerEngine;
+use crate::engine::containers::{FileCopy, ProjectContainer};
+use crate::progress::Progress;
+use crate::render::RenderPlan;
+
+/// A service's rendered files with their contents from the plan, in mount order.
+pub fn file_copies<'a>(
+    service: &'a Service,
+    plan: &'a RenderPlan,
+) -> Result<Vec<FileCopy<'a>>, UpError> {
+    service
+        .files
+        .iter()
+        .map(|mount| {
+            Ok(FileCopy {
+                mount,
+                contents: plan.contents(mount.file)?.as_bytes(),
+            })
+        })
+        .collect()
+}
+
+/// The hash that decides whether a container must be recreated: its definition, its image and
+/// the bytes of the files it mounts.
+pub fn config_hash(service: &Service, image_id: &str, files: &[FileCopy<'_>]) -> String {
+    let mut hasher = Sha256::new();
+    hasher.update(format!("{service:?}").as_bytes());
+    hasher.update(image_id.as_bytes());
+    for file in files {
+        hasher.update(file.mount.target.as_bytes());
+        hasher.update(Sha256::digest(file.contents));
+    }
+    hex::encode(hasher.finalize())
+}
+
+/// Brings the stack to the desired state, wave by wave, then runs the post-start steps.
+pub async fn up<E: ContainerEngine>(
+    engine: &E,
+    input: &UpInput<'_>,
+    progress: &dyn Progress,
+) -> Result<UpReport, UpError> {
+    let started = Instant::now();
+    let stack = input.stack;
+    let images = ensure_images(
+        engine,
+        stack,
+        input.cas,
+        false,
+        &[],
+        input.verbose,
+        progress,
+    )
+    .await?;
+    for network in &stack.networks {
+        engine.ensure_network(&stack.project, network).await?;
+    }
+    for volume in &stack.volumes {
+        engine.ensure_volume(&stack.project, volume).await?;
+    }
+    let existing = engine.project_containers(&stack.project).await?;
+    check_host_ports(stack, &existing)?;
+    // Containers of services that the compose file no longer has.
+    for c in existing
+        .iter()
+        .filter(|c| stack.service(&c.service).is_none())
+    {
+        progress.line(&c.service, "removing: no longer in the compose file");
+        engine.remove(&c.id).await?;
+    }
+    // Decide every service first. What will be recreated is stopped in reverse dependency order
+    // (clients before the broker they use), so no client hangs on a broker that went away; then
+    // everything starts in dependency order.
+    let mut plans: BTreeMap<String, Planned> = BTreeMap::new();
+    for service in &stack.services {
+        let image_id = images.get(&service.name).ok_or_else(|| UpError::Service {
+            service: service.name.clone(),
+            message: "no image was resolved for it".into(),
+        })?;
+        let hash = config_hash(service, image_id, &file_copies(service, input.plan)?);
+        let current = existing.iter().find(|c| c.service == service.name);
+        plans.insert(
+            service.name.clone(),
+            Planned {
+                action: decide(current, &hash),
+                current_id: current.map(|c| c.id.clone()),
+                was_running_same: current.is_some_and(|c| c.hash == hash),
+                hash,
+            },
+        );
+    }
+    for wave in stack.start_waves().into_iter().rev() {
+        let removals = wave.iter().filter_map(|service| {
+            let plan = plans.get(&service.name)?;
+            let id = plan
+                .current_id
+                .as_ref()
+                .filter(|_| plan.action == Action::Recreated)?;
+            progress.line(
+                &service.name,
+                if plan.was_running_same {
+                    "recreating: it was not running"
+                } else {
+                    "recreating: its definition or files changed"
+                },
+            );
+            Some(engine.remove(id))
+        });
+        for result in futures_util::future::join_all(removals).await {
+            result?;
+        }
+    }
+    let mut reports = Vec::new();
+    let mut steps = Vec::new();
+    for wave in stack.start_waves() {
+        let futures = wave.iter().map(|service| {
+            let plan = &plans[&service.name];
+            bring_up(engine, stack, service, plan, input, progress)
+        });
+        let results = futures_util::future::join_all(futures).await;
+        for result in results {
+            reports.push(result?);
+        }
+        // Post-start steps of this wave, before dependents start.
+        for service in &wave {
+            let done = post::after_healthy(&service.name, input, progress).await?;
+            steps.extend(done);
+        }
+    }
+    let (major, minor) = engine.api_version();
+    Ok(UpReport {
+        phase: stack.phase,
+        services: reports,
+        steps,
+        endpoints: input.endpoints.published(),
+        seconds: started.elapsed().as_secs_f64(),
+        api_version: format!("{major}.{minor}"),
+    })
+}
+
+/// What `up` decided for one service before touching anything.
+struct Planned {
+    action: Action,
+    hash: String,
+    current_id: Option<String>,
+    /// The current container has the right hash but is not running.
+    was_running_same: bool,
+}
+
+/// Starts one service as planned (its old container is already gone) and waits for health.
+async fn bring_up<E: ContainerEngine>(
+    engine: &E,
+    stack: &Stack,
+    service: &Service,
+    plan: &Planned,
+    input: &UpInput<'_>,
+    progress: &dyn Progress,
+) -> Result<ServiceReport, UpError> {
+    let started = Instant::now();
+    let action = plan.action;
+    let id = match (action, &plan.current_id) {
+        (Action::Unchanged, Some(id)) => id.clone(),
+        _ => {
+            let files = file_copies(service, input.plan)?;
+            let id = engine
+                .create_service(stack, service, &plan.hash, &files)
+                .await?;
+            if let Err(e) = engine.start(&id).await {
+                return Err(UpError::Service {
+                    service: service.name.clone(),
+                    message: health::explain_start_failure(&e.to_string(), service),
+                });
+            }
+            progress.line(&service.name, "started");
+            id
+        }
+    };
+    let health = health::wait_healthy(engine, service, &id, input.redactor, progress).await?;
+    Ok(ServiceReport {
+        service: service.name.clone(),
+        action,
+        health,
+        seconds: started.elapsed().as_secs_f64(),
+    })
+}
+
+/// Fails before anything starts when a host port a service publishes is taken by another
+/// process (ports our own running containers hold are fine).
+fn check_host_ports(stack: &Stack, existing: &[ProjectContainer]) -> Result<(), UpError> {
+    for service in &stack.services {
+        for port in &service.ports {
+            let ours = existing.iter().any(|c| {
+                c.state == "running"
+                    && c.ports
+                        .iter()
+                        .any(|p| p.contains(&format!(":{}->", port.host_port)))
+            });
+            if ours {
+                continue;
+            }
+            if std::net::TcpListener::bind((port.host_ip.as_str(), port.host_port)).is_err() {
+                return Err(UpError::Service {
+                    service: service.name.clone(),
+                    message: health::explain_start_failure("address already in use", service),
+                });
+            }
+        }
+    }
+    Ok(())
+}
+
+/// Recreates one service's container as `service` describes it with the files of `input.plan`
+/// (both may differ from what `up` would make) and waits until it is healthy. Used by tests that
+/// break the stack on purpose; the next `up` replaces the container.
+pub async fn recreate_service<E: ContainerEngine>(
+    engine: &E,
+    service: &Service,
+    input: &UpInput<'_>,
+    progress: &dyn Progress,
+) -> Result<(), UpError> {
+    let stack = input.stack;
+    for c in engine
+        .project_containers(&stack.project)
+        .await?
+        .iter()
+        .filter(|c| c.service == service.name)
+    {
+        engine.remove(&c.id).await?;
+    }
+    let plan = Planned {
+        action: Action::Recreated,
+        // A hash no real definition has, so the next `up` replaces this container.
+        hash: "modified-outside-up".into(),
+        current_id: None,
+        was_running_same: false,
+    };
+    bring_up(engine, stack, service, &plan, input, progress).await?;
+    Ok(())
+}

@@ -1,0 +1,173 @@
+//! The one table of rendered files: which template makes each, where it lands under the render
+//! directory, which service mounts it, whether it holds a credential, and from which phase it
+//! exists. The compose file mounts these files by their layout path; `render --out DIR` and `up`
+//! write the same layout.
+
+use std::path::Path;
+
+use crate::settings::{KafkaRole, Phase};
+
+/// Default output directory for rendered files, relative to the project root (git-ignored).
+pub const RENDER_DIR: &str = ".stackctl/rendered";
+
+/// A rendered file, by what it is.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub enum FileId {
+    KafkaServer,
+    KafkaHealthcheck,
+    AdminClient,
+    AppClient,
+    SchemaRegistryConfig,
+    ConnectWorker,
+    SinkConnector,
+    ConnectClickHouseWriter,
+    ClickHouseConfig,
+    ClickHouseUsers,
+    ClickHouseHealthcheck,
+    ClickHouseSchema,
+}
+
+/// One row of the layout.
+#[derive(Debug, Clone, Copy)]
+pub struct FileSpec {
+    pub id: FileId,
+    /// Template name under templates/.
+    pub template: &'static str,
+    /// Path relative to the render directory.
+    pub path: &'static str,
+    /// The service that mounts or uses it (`clients` for files only people use).
+    pub service: &'static str,
+    /// Holds a credential (or a hash of one): written 0600.
+    pub secret: bool,
+    /// The first phase that has this file.
+    pub from: Phase,
+    /// For Kafka client property files: which principal logs in.
+    pub client: Option<KafkaRole>,
+}
+
+impl FileSpec {
+    pub fn exists_at(&self, phase: Phase) -> bool {
+        phase >= self.from
+    }
+}
+
+const fn file(
+    id: FileId,
+    template: &'static str,
+    path: &'static str,
+    service: &'static str,
+    secret: bool,
+    from: Phase,
+) -> FileSpec {
+    FileSpec {
+        id,
+        template,
+        path,
+        service,
+        secret,
+        from,
+        client: None,
+    }
+}
+
+const fn client(
+    id: FileId,
+    path: &'static str,
+    service: &'static str,
+    role: KafkaRole,
+) -> FileSpec {
+    FileSpec {
+        client: Some(role),
+        ..file(
+            id,
+            "kafka/client.properties.j2",
+            path,
+            service,
+            true,
+            Phase::KafkaAuth,
+        )
+    }
+}
+
+impl FileId {
+    /// Every rendered file, in render order.
+    pub const ALL: [FileId; 12] = [
+        FileId::KafkaServer,
+        FileId::KafkaHealthcheck,
+        FileId::AdminClient,
+        FileId::AppClient,
+        FileId::SchemaRegistryConfig,
+        FileId::ConnectWorker,
+        FileId::SinkConnector,
+        FileId::ConnectClickHouseWriter,
+        FileId::ClickHouseConfig,
+        FileId::ClickHouseUsers,
+        FileId::ClickHouseHealthcheck,
+        FileId::ClickHouseSchema,
+    ];
+
+    /// This file's row of the layout.
+    #[rustfmt::skip]
+    pub const fn spec(self) -> FileSpec {
+        use FileId::*;
+        use Phase::{ClickHouseAuth, KafkaAuth};
+        match self {
+            KafkaServer => file(self, "kafka/server.properties.j2", "kafka/server.properties", "kafka", true, KafkaAuth),
+            KafkaHealthcheck => client(self, "kafka/healthcheck.properties", "kafka", KafkaRole::Admin),
+            AdminClient => client(self, "clients/admin.properties", "clients", KafkaRole::Admin),
+            AppClient => client(self, "clients/app.properties", "clients", KafkaRole::App),
+            SchemaRegistryConfig => file(self, "schema-registry/application.properties.j2", "schema-registry/application.properties", "schema-registry", true, KafkaAuth),
+            ConnectWorker => file(self, "connect/worker.properties.j2", "connect/worker.properties", "connect", true, KafkaAuth),
+            SinkConnector => file(self, "connect/clickhouse-sink.json.j2", "connect/clickhouse-sink.json", "connect", false, KafkaAuth),
+            ConnectClickHouseWriter => file(self, "connect/clickhouse-writer.properties.j2", "connect/secrets/clickhouse-writer.properties", "connect", true, ClickHouseAuth),
+            ClickHouseConfig => file(self, "clickhouse/config.xml.j2", "clickhouse/config.d/stackctl.xml", "clickhouse", false, KafkaAuth),
+            ClickHouseUsers => file(self, "clickhouse/users.xml.j2", "clickhouse/users.d/stackctl-users.xml", "clickhouse", true, ClickHouseAuth),
+            ClickHouseHealthcheck => file(self, "clickhouse/healthcheck.headers.j2", "clickhouse/healthcheck.headers", "clickhouse", true, KafkaAuth),
+            ClickHouseSchema => file(self, "clickhouse/schema.sql.j2", "clickhouse/schema.sql", "clickhouse", false, KafkaAuth),
+        }
+    }
+}
+
+/// Every row of the layout, in render order.
+pub fn layout() -> impl Iterator<Item = FileSpec> {
+    FileId::ALL.into_iter().map(FileId::spec)
+}
+
+/// Templates only imported by others.
+pub const PARTIALS: &[&str] = &["kafka/_sasl_client.j2"];
+
+/// Every template name the layout uses, partials included, without repeats.
+pub fn template_names() -> Vec<&'static str> {
+    let mut names: Vec<&'static str> = layout().map(|s| s.template).collect();
+    names.extend(PARTIALS);
+    names.sort_unstable();
+    names.dedup();
+    names
+}
+
+/// The layout row whose path is `path` (relative to the render directory).
+pub fn by_path(path: &Path) -> Option<FileSpec> {
+    layout().find(|s| Path::new(s.path) == path)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn ids_and_paths_are_unique() {
+        let rows: Vec<FileSpec> = layout().collect();
+        for (i, a) in rows.iter().enumerate() {
+            assert_eq!(a.id.spec().path, a.path);
+            for b in &rows[i + 1..] {
+                assert_ne!(a.id, b.id);
+                assert_ne!(a.path, b.path);
+            }
+        }
+        assert_eq!(
+            by_path(Path::new("clickhouse/schema.sql")).map(|s| s.id),
+            Some(FileId::ClickHouseSchema)
+        );
+        assert_eq!(template_names().len(), 11);
+    }
+}
