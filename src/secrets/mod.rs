@@ -16,7 +16,7 @@ use std::path::PathBuf;
 use crate::settings::Principal;
 
 pub use generate::generate;
-pub use redact::Redactor;
+pub use redact::{LineRedactor, Redactor};
 pub use store::{FileStore, GitGuard, InitOutcome, InitReport, SECRETS_DIR};
 pub use validate::{MIN_LENGTH, Problem, validate_value};
 
