@@ -135,14 +135,15 @@ impl Connect {
 /// rebalances after a broker restart (up to the group session timeout, 45 s), with margin.
 pub const RUNNING_BOUND: Duration = Duration::from_secs(60);
 
-/// What to do when a task is FAILED while waiting.
+/// What the caller knows about the connector it waits for.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum OnFailed {
-    /// Restart the connector and its tasks once (a config that changed while a task had failed
-    /// does not restart it by itself), then give up on the next FAILED.
-    RestartOnce,
-    /// Report it at once.
-    Report,
+pub enum Expect {
+    /// Its config was just PUT: until the worker has it, status answers 404 (waited out), and a
+    /// FAILED task is restarted once (a config that changed while a task had failed does not
+    /// restart it by itself) before FAILED counts.
+    JustDeployed,
+    /// It should be there: 404 is "not deployed" and FAILED or PAUSED are reported at once.
+    Deployed,
 }
 
 /// Why a connector is not RUNNING.
@@ -166,13 +167,13 @@ pub enum NotRunning {
 
 impl Connect {
     /// Polls until `name` and all its tasks are RUNNING. FAILED or PAUSED ends the wait (after
-    /// one restart with [`OnFailed::RestartOnce`]); states a worker passes through while its group
+    /// one restart when [`Expect::JustDeployed`]); states a worker passes through while its group
     /// rebalances (UNASSIGNED, RESTARTING, no tasks yet, REST answering 409) are waited out.
     pub async fn wait_running(
         &self,
         name: &str,
         bound: Duration,
-        on_failed: OnFailed,
+        expect: Expect,
     ) -> Result<ConnectorStatus, NotRunning> {
         let deadline = std::time::Instant::now() + bound;
         let mut restarted = false;
@@ -180,7 +181,7 @@ impl Connect {
             let last = match self.status(name).await {
                 Ok(Some(s)) if s.running() => return Ok(s),
                 Ok(Some(s)) if s.stopped() => {
-                    if on_failed == OnFailed::RestartOnce && !restarted {
+                    if expect == Expect::JustDeployed && !restarted {
                         restarted = true;
                         // A refused restart shows as the next status; nothing to handle here.
                         let _ = self.restart(name).await;
@@ -193,6 +194,7 @@ impl Connect {
                     }
                 }
                 Ok(Some(s)) => format!("connector {} tasks {:?}", s.connector, s.tasks),
+                Ok(None) if expect == Expect::JustDeployed => "not known to the worker yet".into(),
                 Ok(None) => {
                     return Err(NotRunning::NotDeployed {
                         name: name.to_string(),

@@ -12,7 +12,7 @@ use crate::engine::Engine;
 use crate::engine::containers::ProjectContainer;
 use crate::orchestrate::{self, Action, DeployOptions};
 use crate::render::TemplateSet;
-use crate::secrets::{FileStore, Redactor, SecretSource};
+use crate::secrets::{FileStore, LineRedactor, Redactor, SecretSource};
 use crate::settings::{Phase, Settings};
 use crate::state::StateFile;
 
@@ -177,13 +177,16 @@ pub async fn logs(root: &Path, service: &str, follow: bool, tail: usize) -> Resu
         );
     };
     if follow {
+        // Redacted by whole lines: a secret split across two chunks is still found.
+        let mut lines = LineRedactor::new(redactor);
         let mut out = std::io::stdout();
         engine
             .follow_logs(&container.id, tail, |chunk| {
-                let _ = out.write_all(redactor.redact(chunk).as_bytes());
+                let _ = out.write_all(lines.push(chunk).as_bytes());
                 let _ = out.flush();
             })
             .await?;
+        let _ = out.write_all(lines.finish().as_bytes());
     } else {
         let text = engine.logs(&container.id, Some(tail)).await?;
         print!("{}", redactor.redact(&text));

@@ -379,9 +379,21 @@ impl Engine {
             .tail(&tail.to_string())
             .build();
         let mut stream = self.docker.logs(id, Some(options));
+        // A character split across two chunks is held back until it is whole.
+        let mut pending: Vec<u8> = Vec::new();
         while let Some(item) = stream.next().await {
             let chunk = item.map_err(api("follow container logs"))?;
-            sink(&String::from_utf8_lossy(&chunk.into_bytes()));
+            pending.extend_from_slice(&chunk.into_bytes());
+            let ready = match std::str::from_utf8(&pending) {
+                Err(e) if e.error_len().is_none() => e.valid_up_to(),
+                _ => pending.len(),
+            };
+            let rest = pending.split_off(ready);
+            sink(&String::from_utf8_lossy(&pending));
+            pending = rest;
+        }
+        if !pending.is_empty() {
+            sink(&String::from_utf8_lossy(&pending));
         }
         Ok(())
     }

@@ -7,7 +7,7 @@ use serde::Serialize;
 
 use super::{UpError, UpInput};
 use crate::clients::Login;
-use crate::clients::connect::{OnFailed, RUNNING_BOUND};
+use crate::clients::connect::{Expect, RUNNING_BOUND};
 use crate::clients::kafka::TopicSpec;
 use crate::progress::Progress;
 use crate::render::FileId;
@@ -179,7 +179,7 @@ async fn deploy_connector(
         )));
     }
     connect
-        .wait_running(name, RUNNING_BOUND, OnFailed::RestartOnce)
+        .wait_running(name, RUNNING_BOUND, Expect::JustDeployed)
         .await
         .map_err(|e| UpError::Step(input.redactor.redact(&e.to_string())))?;
     let message = format!("connector {name} and its tasks RUNNING");

@@ -5,7 +5,7 @@ use std::time::Duration;
 
 use super::{Check, check, fail, pass};
 use crate::clients::Login;
-use crate::clients::connect::{Connect, OnFailed, RUNNING_BOUND};
+use crate::clients::connect::{Connect, Expect, RUNNING_BOUND};
 use crate::settings::KafkaRole;
 
 fn connect(ctx: &super::Context) -> Connect {
@@ -17,7 +17,7 @@ fn connect(ctx: &super::Context) -> Connect {
 async fn connector_running(ctx: &super::Context) -> super::Outcome {
     let name = &ctx.settings.connect.connector;
     match connect(ctx)
-        .wait_running(name, RUNNING_BOUND, OnFailed::Report)
+        .wait_running(name, RUNNING_BOUND, Expect::Deployed)
         .await
     {
         Ok(s) => pass(format!(

@@ -10,6 +10,7 @@ mod kafka;
 mod pipeline;
 pub mod report;
 mod schema_registry;
+mod xml_text;
 
 use std::future::Future;
 use std::path::{Path, PathBuf};

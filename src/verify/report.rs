@@ -3,12 +3,13 @@
 
 use std::fmt::Write;
 
+use super::xml_text::escape_text;
 use super::{Report, Verdict};
-use crate::render::escape;
 
 fn attr(text: &str) -> String {
-    // Reasons are one line; a stray line break is flattened rather than refused.
-    escape::xml(&text.replace(['\r', '\n'], " ")).unwrap_or_default()
+    // Reasons are one line; a stray line break is flattened. Characters XML 1.0 forbids (a
+    // control character from a log, say) become visible text, so CI can always parse the report.
+    escape_text(&text.replace(['\r', '\n'], " "))
 }
 
 /// JUnit XML: one test suite, one test case per check; warnings are passing cases with a note.
@@ -62,4 +63,53 @@ pub fn junit(report: &Report) -> String {
     }
     out.push_str("  </testsuite>\n</testsuites>\n");
     out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::settings::Phase;
+    use crate::verify::{CheckResult, Kind};
+
+    #[test]
+    fn a_reason_with_every_control_character_still_parses() {
+        let reason: String = (0u8..0x20)
+            .map(char::from)
+            .chain("<&>\"'".chars())
+            .collect();
+        let report = Report {
+            phase: Phase::MAX,
+            run_id: "r".into(),
+            seconds: 0.1,
+            passed: 0,
+            failed: 1,
+            warned: 0,
+            skipped: 0,
+            checks: vec![CheckResult {
+                id: "a.b".into(),
+                group: "a".into(),
+                kind: Kind::Negative,
+                required_from: Phase::KafkaAuth,
+                required: true,
+                verdict: Verdict::Fail,
+                seconds: 0.1,
+                reason,
+            }],
+        };
+        let xml = junit(&report);
+        assert!(xml.contains("\\x1b"), "{xml}");
+        let mut reader = quick_xml::Reader::from_str(&xml);
+        loop {
+            match reader.read_event() {
+                Ok(quick_xml::events::Event::Eof) => break,
+                Ok(_) => {}
+                Err(e) => panic!("not well-formed: {e}\n{xml}"),
+            }
+        }
+        assert!(
+            xml.chars()
+                .all(|c| !c.is_control() || matches!(c, '\t' | '\n' | '\r')),
+            "{xml}"
+        );
+    }
 }

@@ -278,6 +278,52 @@ fn render_writes_files_with_private_modes() {
     );
 }
 
+/// The project's templates/ is read at run time: an edit shows in the next render, no rebuild;
+/// without the directory the built-in set is used, and the report says which.
+#[test]
+fn an_edited_template_changes_the_rendered_file_without_a_rebuild() {
+    let p = Project::new();
+    p.cmd().arg("init-secrets").assert().success();
+    let render = |p: &Project| -> serde_json::Value {
+        let out = p
+            .cmd()
+            .args(["render", "--format", "json"])
+            .output()
+            .expect("run");
+        assert!(
+            out.status.success(),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        serde_json::from_slice(&out.stdout).expect("json")
+    };
+    assert_eq!(render(&p)["templates"]["kind"], "embedded");
+    let status = std::process::Command::new("cp")
+        .arg("-r")
+        .arg(crate::repo_root().join("templates"))
+        .arg(p.path())
+        .status()
+        .expect("cp");
+    assert!(status.success());
+    let template = p.path().join("templates/clickhouse/schema.sql.j2");
+    let text = fs::read_to_string(&template).expect("template");
+    fs::write(&template, format!("-- edited by the test\n{text}")).expect("edit");
+    let report = render(&p);
+    assert_eq!(report["templates"]["kind"], "project");
+    let schema = fs::read_to_string(p.path().join(".stackctl/rendered/clickhouse/schema.sql"))
+        .expect("rendered schema");
+    assert!(schema.starts_with("-- edited by the test\n"), "{schema}");
+    // An incomplete templates/ is refused by name, not silently mixed with the built-in set.
+    fs::remove_file(&template).expect("rm");
+    p.cmd()
+        .arg("render")
+        .assert()
+        .code(2)
+        .stderr(predicate::str::contains(
+            "templates/clickhouse/schema.sql.j2 is missing",
+        ));
+}
+
 /// Each way a secret can be unfit stops `render` before anything is written, naming the file.
 #[test]
 fn render_fails_closed_on_each_bad_secret() {
