@@ -8,10 +8,9 @@ use bollard::models::{
 };
 use bollard::query_parameters::{
     CreateContainerOptionsBuilder, ListContainersOptionsBuilder, ListNetworksOptionsBuilder,
-    ListVolumesOptionsBuilder, LogsOptionsBuilder, RemoveContainerOptionsBuilder,
-    StopContainerOptionsBuilder, UploadToContainerOptionsBuilder,
+    ListVolumesOptionsBuilder, RemoveContainerOptionsBuilder, StopContainerOptionsBuilder,
+    UploadToContainerOptionsBuilder,
 };
-use futures_util::StreamExt;
 
 use super::{
     Engine, EngineError, LABEL_HASH, LABEL_PHASE, LABEL_PROJECT, LABEL_SERVICE, api,
@@ -348,56 +347,6 @@ impl Engine {
         Ok(out)
     }
 
-    /// The last `tail` log lines (stdout and stderr) of a container, unredacted: callers redact.
-    pub async fn logs(&self, id: &str, tail: Option<usize>) -> Result<String, EngineError> {
-        let tail = tail.map(|t| t.to_string()).unwrap_or_else(|| "all".into());
-        let options = LogsOptionsBuilder::default()
-            .stdout(true)
-            .stderr(true)
-            .tail(&tail)
-            .build();
-        let mut stream = self.docker.logs(id, Some(options));
-        let mut out = String::new();
-        while let Some(item) = stream.next().await {
-            let chunk = item.map_err(api("read container logs"))?;
-            out.push_str(&String::from_utf8_lossy(&chunk.into_bytes()));
-        }
-        Ok(out)
-    }
-
-    /// Follows a container's logs, passing each chunk to `sink`.
-    pub async fn follow_logs(
-        &self,
-        id: &str,
-        tail: usize,
-        mut sink: impl FnMut(&str),
-    ) -> Result<(), EngineError> {
-        let options = LogsOptionsBuilder::default()
-            .stdout(true)
-            .stderr(true)
-            .follow(true)
-            .tail(&tail.to_string())
-            .build();
-        let mut stream = self.docker.logs(id, Some(options));
-        // A character split across two chunks is held back until it is whole.
-        let mut pending: Vec<u8> = Vec::new();
-        while let Some(item) = stream.next().await {
-            let chunk = item.map_err(api("follow container logs"))?;
-            pending.extend_from_slice(&chunk.into_bytes());
-            let ready = match std::str::from_utf8(&pending) {
-                Err(e) if e.error_len().is_none() => e.valid_up_to(),
-                _ => pending.len(),
-            };
-            let rest = pending.split_off(ready);
-            sink(&String::from_utf8_lossy(&pending));
-            pending = rest;
-        }
-        if !pending.is_empty() {
-            sink(&String::from_utf8_lossy(&pending));
-        }
-        Ok(())
-    }
-
     /// Stops (bounded grace period) and removes a container.
     pub async fn remove(&self, id: &str) -> Result<(), EngineError> {
         let stop = StopContainerOptionsBuilder::default().t(20).build();
@@ -459,45 +408,5 @@ impl Engine {
             }
         }
         Ok(removed)
-    }
-
-    /// Runs a command in a running container and returns (exit code, combined output).
-    pub async fn exec(&self, id: &str, cmd: &[&str]) -> Result<(i64, String), EngineError> {
-        use bollard::exec::{CreateExecOptions, StartExecResults};
-        let exec = self
-            .docker
-            .create_exec(
-                id,
-                CreateExecOptions {
-                    cmd: Some(cmd.iter().map(|s| s.to_string()).collect()),
-                    attach_stdout: Some(true),
-                    attach_stderr: Some(true),
-                    ..Default::default()
-                },
-            )
-            .await
-            .map_err(api("create exec"))?;
-        let mut output = String::new();
-        if let StartExecResults::Attached {
-            output: mut stream, ..
-        } = self
-            .docker
-            .start_exec(&exec.id, None)
-            .await
-            .map_err(api("start exec"))?
-        {
-            while let Some(item) = stream.next().await {
-                let chunk = item.map_err(api("read exec output"))?;
-                output.push_str(&String::from_utf8_lossy(&chunk.into_bytes()));
-            }
-        }
-        let code = self
-            .docker
-            .inspect_exec(&exec.id)
-            .await
-            .map_err(api("inspect exec"))?
-            .exit_code
-            .unwrap_or(-1);
-        Ok((code, output))
     }
 }

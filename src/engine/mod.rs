@@ -4,6 +4,7 @@
 
 pub mod containers;
 pub mod images;
+mod logs;
 
 use std::collections::HashMap;
 
