@@ -168,6 +168,15 @@ impl Connect {
 /// rebalances after a broker restart (up to the group session timeout, 45 s), with margin.
 pub const RUNNING_BOUND: Duration = Duration::from_secs(60);
 
+/// How long a connector that was started, restarted or reconfigured must stay RUNNING before `up`
+/// calls it RUNNING: a task that fails on its first batch (a wrong table or login) or keeps
+/// dying on a record shows FAILED well within this.
+pub const SETTLE_AFTER_CHANGE: Duration = Duration::from_secs(3);
+
+/// The settle time of `verify`'s look at a connector that should long be running: short, so the
+/// suite stays fast, but a task that is failing again right now is not counted as RUNNING.
+pub const SETTLE_RUNNING: Duration = Duration::from_secs(1);
+
 /// What the caller knows about the connector it waits for.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Expect {
@@ -199,20 +208,37 @@ pub enum NotRunning {
 }
 
 impl Connect {
-    /// Polls until `name` and all its tasks are RUNNING. FAILED or PAUSED ends the wait (after
-    /// one restart when [`Expect::JustDeployed`]); states a worker passes through while its group
+    /// Polls until `name` and all its tasks are RUNNING and have stayed so for `settle` (a task
+    /// that is about to fail again is not RUNNING). FAILED or PAUSED ends the wait (after one
+    /// restart when [`Expect::JustDeployed`]); states a worker passes through while its group
     /// rebalances (UNASSIGNED, RESTARTING, no tasks yet, REST answering 409) are waited out.
     pub async fn wait_running(
         &self,
         name: &str,
         bound: Duration,
         expect: Expect,
+        settle: Duration,
     ) -> Result<ConnectorStatus, NotRunning> {
-        let deadline = std::time::Instant::now() + bound;
+        let deadline = std::time::Instant::now() + bound + settle;
         let mut restarted = false;
+        let mut running_since: Option<std::time::Instant> = None;
         loop {
-            let last = match self.status(name).await {
-                Ok(Some(s)) if s.running() => return Ok(s),
+            let status = self.status(name).await;
+            if !matches!(&status, Ok(Some(s)) if s.running()) {
+                running_since = None;
+            }
+            let last = match status {
+                Ok(Some(s)) if s.running() => {
+                    let since = *running_since.get_or_insert_with(std::time::Instant::now);
+                    if since.elapsed() >= settle {
+                        return Ok(s);
+                    }
+                    format!(
+                        "RUNNING for {:.1} s of the {:.1} s it must stay so",
+                        since.elapsed().as_secs_f64(),
+                        settle.as_secs_f64()
+                    )
+                }
                 Ok(Some(s)) if s.stopped() => {
                     if expect == Expect::JustDeployed && !restarted {
                         restarted = true;
@@ -242,7 +268,8 @@ impl Connect {
                     last,
                 });
             }
-            tokio::time::sleep(Duration::from_millis(500)).await;
+            let pause = if running_since.is_some() { 250 } else { 500 };
+            tokio::time::sleep(Duration::from_millis(pause)).await;
         }
     }
 }

@@ -7,7 +7,7 @@ use serde::Serialize;
 
 use super::{UpError, UpInput};
 use crate::clients::Login;
-use crate::clients::connect::{Expect, RUNNING_BOUND};
+use crate::clients::connect::{Expect, RUNNING_BOUND, SETTLE_AFTER_CHANGE};
 use crate::clients::kafka::TopicSpec;
 use crate::progress::Progress;
 use crate::render::FileId;
@@ -23,8 +23,9 @@ pub struct TopicPlan {
     pub owner: &'static str,
 }
 
-/// The data topic at every phase; once topics are explicit (no auto-creation) also the Connect
-/// internal topics (compacted) and the Schema Registry's storage topics.
+/// The data topic and the sink's dead-letter topic at every phase; once topics are explicit (no
+/// auto-creation) also the Connect internal topics (compacted) and the Schema Registry's storage
+/// topics.
 pub fn topic_plan(settings: &Settings, phase: Phase) -> Vec<TopicPlan> {
     let rf = i32::from(settings.replication_factor);
     let t = |name: &str, partitions: i32, compacted: bool, owner: &'static str| TopicPlan {
@@ -40,6 +41,13 @@ pub fn topic_plan(settings: &Settings, phase: Phase) -> Vec<TopicPlan> {
         false,
         "pipeline",
     )];
+    // Dead letters are rare and read in order: one partition.
+    topics.push(t(
+        &settings.pipeline.dead_letter_topic,
+        1,
+        false,
+        "pipeline",
+    ));
     if phase.explicit_topics() {
         let c = &settings.connect.topics;
         topics.push(t(&c.configs, 1, true, "connect"));
@@ -174,6 +182,15 @@ async fn deploy_connector(
     })?;
     let connect = input.endpoints.connect(Duration::from_secs(20));
     let name = &s.connect.connector;
+    // A connector that runs with this very config is not touched by the PUT (its tasks keep
+    // running); anything else must prove it stays RUNNING, not just reach it.
+    let settled_already = matches!(connect.status(name).await, Ok(Some(st)) if st.running())
+        && matches!(connect.config(name).await, Ok((200, current)) if same_config(&current, &config));
+    let settle = if settled_already {
+        Duration::ZERO
+    } else {
+        SETTLE_AFTER_CHANGE
+    };
     let (status, body) = connect
         .put_config(name, &config)
         .await
@@ -185,12 +202,29 @@ async fn deploy_connector(
         )));
     }
     connect
-        .wait_running(name, RUNNING_BOUND, Expect::JustDeployed)
+        .wait_running(name, RUNNING_BOUND, Expect::JustDeployed, settle)
         .await
         .map_err(|e| UpError::Step(input.redactor.redact(&e.to_string())))?;
-    let message = format!("connector {name} and its tasks RUNNING");
+    let message = if settled_already {
+        format!("connector {name} and its tasks RUNNING (unchanged)")
+    } else {
+        format!(
+            "connector {name} and its tasks RUNNING (and still after {} s)",
+            settle.as_secs()
+        )
+    };
     progress.line("connect", &message);
     Ok(vec![message])
+}
+
+/// Whether the config Connect holds (`GET /connectors/<n>/config`, which adds `name`) is the
+/// rendered one.
+fn same_config(current: &str, rendered: &serde_json::Value) -> bool {
+    let Ok(serde_json::Value::Object(mut current)) = serde_json::from_str(current) else {
+        return false;
+    };
+    current.remove("name");
+    rendered.as_object() == Some(&current)
 }
 
 /// Makes the broker hold exactly the declared ACLs, before any other principal needs them.

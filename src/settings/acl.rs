@@ -190,6 +190,7 @@ impl Settings {
         let s = &self.schema_registry.topics;
         [
             &self.pipeline.topic,
+            &self.pipeline.dead_letter_topic,
             &c.configs,
             &c.offsets,
             &c.status,

@@ -67,6 +67,7 @@ impl Settings {
         if self.pipeline.partitions == 0 {
             return Err(invalid("pipeline.partitions", "must be at least 1".into()));
         }
+        self.validate_pipeline().map_err(|(s, p)| invalid(s, p))?;
         let cid = &self.kafka.cluster_id;
         if cid.len() != 22
             || !cid
@@ -123,6 +124,66 @@ impl Settings {
                     ServiceKind::known()
                 ),
             ));
+        }
+        Ok(())
+    }
+}
+
+impl Settings {
+    /// The dead-letter topic and the sink's numbers.
+    fn validate_pipeline(&self) -> Result<(), (&'static str, String)> {
+        let p = &self.pipeline;
+        let dlq = &p.dead_letter_topic;
+        let topic_chars = |t: &str| {
+            !t.is_empty()
+                && t.len() <= 249
+                && t.bytes()
+                    .all(|b| b.is_ascii_alphanumeric() || b"._-".contains(&b))
+        };
+        if !topic_chars(dlq) {
+            return Err((
+                "pipeline.dead_letter_topic",
+                format!("is `{dlq}`; a Kafka topic name is 1-249 of a-z, A-Z, 0-9, `.`, `_`, `-`"),
+            ));
+        }
+        let others = self.known_topics();
+        if others.iter().filter(|t| *t == dlq).count() > 1 {
+            return Err((
+                "pipeline.dead_letter_topic",
+                format!("is `{dlq}`, a topic that already has another use"),
+            ));
+        }
+        let s = &p.sink;
+        let ranges: [(&'static str, u32, u32, u32); 6] = [
+            ("pipeline.sink.tasks", s.tasks, 1, 64),
+            ("pipeline.sink.batch_size", s.batch_size, 1, 500_000),
+            ("pipeline.sink.linger_ms", s.linger_ms, 0, 60_000),
+            (
+                "pipeline.sink.max_poll_records",
+                s.max_poll_records,
+                1,
+                500_000,
+            ),
+            (
+                "pipeline.sink.fetch_max_wait_ms",
+                s.fetch_max_wait_ms,
+                0,
+                60_000,
+            ),
+            (
+                "pipeline.sink.commit_interval_ms",
+                s.commit_interval_ms,
+                100,
+                600_000,
+            ),
+        ];
+        for (setting, value, low, high) in ranges {
+            if !(low..=high).contains(&value) {
+                return Err((setting, format!("is {value}; must be {low}..={high}")));
+            }
+        }
+        if s.fetch_min_bytes == 0 {
+            return Err(("pipeline.sink.fetch_min_bytes", "must be at least 1".into()));
         }
         Ok(())
     }

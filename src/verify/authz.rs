@@ -309,10 +309,10 @@ async fn login_override_refused(ctx: &Context) -> Outcome {
     let rest = ctx.endpoints.connect(Duration::from_secs(15));
     let name = format!("stackctl-verify-override-{}", ctx.run_id);
     let config = serde_json::json!({
-        "connector.class": "org.apache.camel.kafkaconnector.CamelSinkConnector",
+        "connector.class": "io.stackctl.connect.clickhouse.ClickHouseSinkConnector",
         "tasks.max": "1",
         "topics": format!("stackctl-verify-none-{}", ctx.run_id),
-        "camel.sink.url": "log:stackctl-verify",
+        "clickhouse.table": "stackctl_verify.none",
         "consumer.override.sasl.jaas.config": "org.apache.kafka.common.security.plain.PlainLoginModule required username=\"admin\" password=\"guess\";",
     });
     match rest.put_config(&name, &config).await {

@@ -5,19 +5,19 @@ use std::time::Duration;
 
 use super::{Check, check, fail, pass};
 use crate::clients::Login;
-use crate::clients::connect::{Connect, Expect, RUNNING_BOUND};
+use crate::clients::connect::{Connect, Expect, RUNNING_BOUND, SETTLE_RUNNING};
 use crate::settings::KafkaRole;
 
 fn connect(ctx: &super::Context) -> Connect {
     ctx.endpoints.connect(Duration::from_secs(10))
 }
 
-/// RUNNING passes; FAILED or PAUSED fails at once; a rebalance is waited out (one bound, shared
-/// with `up`).
+/// RUNNING (and still so a moment later) passes; FAILED or PAUSED fails at once; a rebalance is
+/// waited out (one bound, shared with `up`).
 async fn connector_running(ctx: &super::Context) -> super::Outcome {
     let name = &ctx.settings.connect.connector;
     match connect(ctx)
-        .wait_running(name, RUNNING_BOUND, Expect::Deployed)
+        .wait_running(name, RUNNING_BOUND, Expect::Deployed, SETTLE_RUNNING)
         .await
     {
         Ok(s) => pass(format!(

@@ -108,8 +108,22 @@ fn connector_config_holds_references_not_passwords() {
     assert_eq!(connector.contents.matches(&password).count(), 0);
     let json: serde_json::Value = serde_json::from_str(&connector.contents).expect("valid JSON");
     assert_eq!(
-        json["transforms.chKey.value.literal"],
+        json["clickhouse.password"],
         "${file:/etc/kafka-connect/secrets/clickhouse-writer.properties:password}"
+    );
+    assert_eq!(
+        json["clickhouse.user"],
+        "${file:/etc/kafka-connect/secrets/clickhouse-writer.properties:user}"
+    );
+    // Bad records go to the dead-letter topic with their reason; the task goes on.
+    assert_eq!(json["errors.tolerance"], "all");
+    assert_eq!(
+        json["errors.deadletterqueue.topic.name"],
+        settings.pipeline.dead_letter_topic.as_str()
+    );
+    assert_eq!(
+        json["errors.deadletterqueue.context.headers.enable"],
+        "true"
     );
     // The password lands in exactly one file: the one FileConfigProvider reads.
     let holders: Vec<_> = plan

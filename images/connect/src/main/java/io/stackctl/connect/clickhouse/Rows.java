@@ -1,0 +1,85 @@
+package io.stackctl.connect.clickhouse;
+
+import java.nio.charset.StandardCharsets;
+
+/** Turns a record value into one JSONEachRow row, or says why it cannot be one. */
+final class Rows {
+    private Rows() {
+    }
+
+    /** A record value as row bytes (with the trailing newline), or the reason it is no row. */
+    record Row(byte[] bytes, String problem) {
+        boolean ok() {
+            return problem == null;
+        }
+    }
+
+    static Row of(Object value) {
+        String text;
+        if (value == null) {
+            return new Row(null, "the record has no value (a tombstone); the sink writes one row per JSON object");
+        } else if (value instanceof String s) {
+            text = s;
+        } else if (value instanceof byte[] b) {
+            text = new String(b, StandardCharsets.UTF_8);
+        } else {
+            return new Row(null, "the record value is a " + value.getClass().getSimpleName()
+                + "; the sink takes JSON text (value.converter=org.apache.kafka.connect.storage.StringConverter)");
+        }
+        String problem = oneObjectProblem(text);
+        if (problem != null) {
+            return new Row(null, problem);
+        }
+        byte[] utf8 = (text.strip() + "\n").getBytes(StandardCharsets.UTF_8);
+        return new Row(utf8, null);
+    }
+
+    /**
+     * Null when `text` is exactly one JSON object (surrounding whitespace aside), so that one record
+     * is one row; otherwise why not. Only the framing is checked here: ClickHouse judges the content.
+     */
+    static String oneObjectProblem(String text) {
+        int i = 0;
+        int n = text.length();
+        while (i < n && Character.isWhitespace(text.charAt(i))) {
+            i++;
+        }
+        if (i == n) {
+            return "the record value is empty; the sink writes one row per JSON object";
+        }
+        if (text.charAt(i) != '{') {
+            return "the record value is not a JSON object (it does not start with '{')";
+        }
+        int depth = 0;
+        boolean inString = false;
+        for (; i < n; i++) {
+            char c = text.charAt(i);
+            if (inString) {
+                if (c == '\\') {
+                    i++;
+                } else if (c == '"') {
+                    inString = false;
+                }
+            } else if (c == '"') {
+                inString = true;
+            } else if (c == '{' || c == '[') {
+                depth++;
+            } else if (c == '}' || c == ']') {
+                depth--;
+                if (depth == 0) {
+                    i++;
+                    break;
+                }
+            }
+        }
+        if (depth != 0 || inString) {
+            return "the record value is not a complete JSON object (unbalanced braces or quotes)";
+        }
+        for (; i < n; i++) {
+            if (!Character.isWhitespace(text.charAt(i))) {
+                return "the record value holds more than one JSON value; the sink writes one row per record";
+            }
+        }
+        return null;
+    }
+}
