@@ -7,6 +7,7 @@ pub mod clickhouse;
 pub mod connect;
 mod endpoints;
 pub mod kafka;
+pub mod records;
 pub mod schema_registry;
 
 pub use endpoints::{ClientSetupError, Endpoints};

@@ -7,6 +7,7 @@ use anyhow::Result;
 
 use super::{ExitStatus, Printer, cas, load};
 use crate::cli::BuildOptions;
+use crate::clients::Endpoints;
 use crate::compose;
 use crate::engine::Engine;
 use crate::engine::containers::ProjectContainer;
@@ -97,6 +98,8 @@ pub fn running_phase(containers: &[ProjectContainer]) -> Option<Phase> {
 pub async fn status(root: &Path, printer: &Printer) -> Result<ExitStatus> {
     let settings = Settings::load(root)?;
     let engine = Engine::connect().await?;
+    // The pipeline needs logins (Connect REST, Kafka admin): without valid secrets, say so there.
+    let secrets = FileStore::new(root).load(&settings.principals());
     let containers = engine.project_containers(&settings.project).await?;
     let state = StateFile::new(root).read()?;
     let phase = running_phase(&containers).or(state.map(|s| s.phase));
@@ -109,7 +112,28 @@ pub async fn status(root: &Path, printer: &Printer) -> Result<ExitStatus> {
         .iter()
         .map(|c| serde_json::json!({"service": c.service, "container": c.name, "state": c.state, "health": c.health, "ports": c.ports}))
         .collect();
-    let json = serde_json::json!({ "phase": phase, "complete": complete, "healthy": all_well, "services": rows });
+    let pipeline = match (&secrets, containers.is_empty()) {
+        (_, true) => None,
+        (Ok(secrets), false) => {
+            let endpoints = Endpoints::new(&settings, secrets)?;
+            Some(Ok(orchestrate::pipeline_status(
+                &settings, secrets, &endpoints,
+            )
+            .await))
+        }
+        (Err(e), false) => Some(Err(e.to_string())),
+    };
+    let pipeline_json = match &pipeline {
+        None => serde_json::Value::Null,
+        Some(Ok(p)) => serde_json::json!({
+            "connector": p.connector_name, "state": p.connector.as_ref().ok(), "tasks": p.tasks,
+            "trace": p.trace, "error": p.connector.as_ref().err(),
+            "dead_letter_topic": p.dead_letter_topic, "dead_letters": p.dead_letters.as_ref().ok(),
+            "dead_letters_error": p.dead_letters.as_ref().err(),
+        }),
+        Some(Err(e)) => serde_json::json!({ "error": e }),
+    };
+    let json = serde_json::json!({ "phase": phase, "complete": complete, "healthy": all_well, "services": rows, "pipeline": pipeline_json });
     printer.report(&json, |style| {
         match phase {
             _ if containers.is_empty() => {
@@ -140,9 +164,54 @@ pub async fn status(root: &Path, printer: &Printer) -> Result<ExitStatus> {
                 c.ports.join(", ")
             );
         }
+        match &pipeline {
+            None => {}
+            Some(Err(e)) => println!("{} unknown: {e}", style.bold("pipeline:")),
+            Some(Ok(p)) => print_pipeline(p, &style),
+        }
     })?;
-    // CI can act on it: 1 when a service is missing, stopped or unhealthy.
-    Ok(ExitStatus::from_success(all_well))
+    // CI can act on it: 1 when a service is missing, stopped or unhealthy, or the sink is not
+    // RUNNING.
+    let sink_running = match &pipeline {
+        Some(Ok(p)) => {
+            p.connector.as_deref() == Ok("RUNNING")
+                && !p.tasks.is_empty()
+                && p.tasks.iter().all(|t| t == "RUNNING")
+        }
+        _ => true,
+    };
+    Ok(ExitStatus::from_success(all_well && sink_running))
+}
+
+fn print_pipeline(p: &orchestrate::PipelineStatus, style: &super::Style) {
+    let paint = |state: &str| match state {
+        "RUNNING" => style.good(state),
+        "FAILED" => style.warn(state),
+        _ => style.dim(state),
+    };
+    let connector = match &p.connector {
+        Ok(state) => paint(state),
+        Err(e) => style.warn(e),
+    };
+    let tasks: Vec<String> = p.tasks.iter().map(|t| paint(t)).collect();
+    println!(
+        "{} connector {} {connector}, tasks [{}]",
+        style.bold("pipeline:"),
+        p.connector_name,
+        tasks.join(", ")
+    );
+    if let Some(trace) = &p.trace {
+        println!("  task failed: {trace} (`stackctl logs connect`)");
+    }
+    match &p.dead_letters {
+        Ok(0) => println!("  dead letters: 0 in {}", p.dead_letter_topic),
+        Ok(n) => println!(
+            "  dead letters: {} in {} (records the sink could not write; the reason is in each record's __connect.errors.* headers)",
+            style.warn(&n.to_string()),
+            p.dead_letter_topic
+        ),
+        Err(e) => println!("  dead letters: unknown ({e})"),
+    }
 }
 
 pub async fn logs(root: &Path, service: &str, follow: bool, tail: usize) -> Result<ExitStatus> {

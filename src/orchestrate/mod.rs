@@ -5,6 +5,7 @@ mod deploy;
 mod down;
 mod health;
 mod images;
+mod pipeline_status;
 mod post;
 mod up;
 
@@ -25,6 +26,7 @@ use crate::settings::{Phase, Settings};
 pub use deploy::{DeployError, DeployOptions, deploy};
 pub use down::{DownReport, down};
 pub use images::ensure_images;
+pub use pipeline_status::{PipelineStatus, pipeline_status};
 pub use post::{TopicPlan, topic_plan};
 pub use up::{config_hash, file_copies, recreate_service, up};
 
