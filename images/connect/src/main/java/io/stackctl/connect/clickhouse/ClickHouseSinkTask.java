@@ -185,10 +185,15 @@ public final class ClickHouseSinkTask extends SinkTask {
 
     /** Delivers the first `n` buffered records; whatever got written or reported leaves the buffer. */
     private void sendHead(int n) throws TransientFailure {
+        long t0 = System.nanoTime();
         Batch batch = new Batch(n);
         try {
             batch.deliver(0, n);
         } finally {
+            if (log.isDebugEnabled()) {
+                log.debug("batch of {} rows: {} done in {} ms ({} buffered, oldest waited {} ms)", n, batch.done,
+                    (System.nanoTime() - t0) / 1_000_000, buffer.size(), clock.getAsLong() - oldestAt);
+            }
             for (int i = 0; i < batch.done; i++) {
                 SinkRecord r = buffer.removeFirst();
                 done.put(partitionOf(r), r.originalKafkaOffset() + 1);

@@ -32,10 +32,22 @@ final class HttpInserter implements Inserter {
 
     @Override
     public Answer insert(List<byte[]> rows) throws IOException, InterruptedException {
+        // One array with a Content-Length: a publisher per row would make the client send one
+        // HTTP chunk per row, which costs ClickHouse 18.16 about 100x the time of the parse.
+        int size = 0;
+        for (byte[] row : rows) {
+            size += row.length;
+        }
+        byte[] body = new byte[size];
+        int at = 0;
+        for (byte[] row : rows) {
+            System.arraycopy(row, 0, body, at, row.length);
+            at += row.length;
+        }
         HttpRequest.Builder request = HttpRequest.newBuilder(uri)
             .timeout(timeout)
             .header("Content-Type", "application/x-ndjson")
-            .POST(HttpRequest.BodyPublishers.ofByteArrays(rows));
+            .POST(HttpRequest.BodyPublishers.ofByteArray(body));
         if (!user.isEmpty()) {
             request.header("X-ClickHouse-User", user).header("X-ClickHouse-Key", password);
         }
