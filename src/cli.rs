@@ -185,6 +185,37 @@ clickhouse-admin, clickhouse-writer, clickhouse-readonly (as named in configs/st
         build: BuildOptions,
     },
 
+    /// Load-test the running pipeline: produce records as app, wait until ClickHouse holds them all
+    #[command(
+        long_about = "Produces records to the data topic as the application principal (a count, a rate, or until \
+Ctrl-C), with a progress line on stderr, and watches them arrive in ClickHouse. Reports producer throughput, \
+end-to-end rows/s (first send until ClickHouse holds every record), produce-to-visible latency percentiles \
+(p50/p95/p99/max, resolution 100 ms), and lost and duplicated rows, counted by the run id. Exit code 1 when \
+a record is lost."
+    )]
+    Bench {
+        /// Records to produce
+        #[arg(
+            long,
+            short = 'n',
+            default_value_t = 10_000,
+            conflicts_with = "unbounded"
+        )]
+        records: u64,
+        /// Produce until Ctrl-C instead of a count
+        #[arg(long)]
+        unbounded: bool,
+        /// Bytes per record value (JSON, one row of the table)
+        #[arg(long, default_value_t = 120, value_parser = clap::value_parser!(u64).range(80..=1_000_000))]
+        size: u64,
+        /// Offered load in records per second (default: as fast as possible)
+        #[arg(long, value_parser = clap::value_parser!(u64).range(1..))]
+        rate: Option<u64>,
+        /// Give up waiting when nothing new arrived for this many seconds after producing ended
+        #[arg(long, default_value_t = 30, value_name = "SECONDS")]
+        idle_timeout: u64,
+    },
+
     /// Print a shell completion script
     Completions {
         /// Shell to generate completions for

@@ -2,6 +2,7 @@
 //! stack on Docker. Data flows one way: settings + secrets → render plan → files → engine →
 //! running stack → verify report. See ARCHITECTURE.md.
 
+pub mod bench;
 pub mod cli;
 pub mod clients;
 pub mod commands;

@@ -123,3 +123,11 @@ impl Kafka {
         .map_err(|e| e.to_string())?
     }
 }
+
+impl Kafka {
+    /// A client configuration logged in as `login`, for callers that build their own client
+    /// (`bench`'s producer).
+    pub fn client_config(&self, login: &Login) -> rdkafka::ClientConfig {
+        self.config(&Security::Sasl(login.clone()))
+    }
+}

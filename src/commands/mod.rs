@@ -1,6 +1,7 @@
 //! The command layer: one file per command family. Each loads what it needs, calls the library,
 //! and prints through the one [`Printer`]; `main` maps the [`ExitStatus`] to the exit code.
 
+mod bench;
 mod images;
 mod printer;
 mod render;
@@ -102,6 +103,21 @@ pub fn run(cli: Cli) -> Result<ExitStatus> {
             block_on(interruptible(rotate::rotate(
                 root, &request, &build, &printer,
             )))
+        }
+        Command::Bench {
+            records,
+            unbounded,
+            size,
+            rate,
+            idle_timeout,
+        } => {
+            let options = crate::bench::BenchOptions {
+                records: (!unbounded).then_some(records),
+                size: usize::try_from(size).context("--size")?,
+                rate,
+                idle_timeout: std::time::Duration::from_secs(idle_timeout),
+            };
+            block_on(bench::bench(root, &options, &printer))
         }
         Command::Completions { shell } => {
             let mut cmd = Cli::command();

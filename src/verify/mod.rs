@@ -91,7 +91,7 @@ impl Context {
 }
 
 /// Eight random lowercase alphanumerics: marks the data one run writes.
-fn new_run_id() -> String {
+pub fn new_run_id() -> String {
     use rand::distr::{Alphanumeric, SampleString};
     Alphanumeric
         .sample_string(&mut rand::rng(), 8)
