@@ -350,16 +350,21 @@ async fn watch(
         let sql = format!(
             "SELECT seq FROM {table} WHERE run_id = '{run_id}' AND seq >= {lowest_unseen} FORMAT TSV"
         );
-        let answer = ch
-            .query(reader, &sql, None)
-            .await
-            .map_err(|e| BenchError::ClickHouse(e.to_string()))?;
-        if !answer.ok() {
-            return Err(BenchError::ClickHouse(format!(
-                "HTTP {} code {:?}",
-                answer.status, answer.code
-            )));
-        }
+        // ClickHouse may be down for a while (a crash, a restart): keep asking until it has
+        // been quiet for idle_timeout.
+        let answer = match ch.query(reader, &sql, None).await {
+            Ok(a) if a.ok() => a,
+            failed => {
+                if last_progress.elapsed() >= options.idle_timeout {
+                    return Err(BenchError::ClickHouse(match failed {
+                        Ok(a) => format!("HTTP {} code {:?}", a.status, a.code),
+                        Err(e) => e.to_string(),
+                    }));
+                }
+                tokio::time::sleep(POLL).await;
+                continue;
+            }
+        };
         // Produce times of everything sent so far (a record ClickHouse holds was sent before).
         let sent: Vec<u64> = match shared.sent_ms.lock() {
             Ok(sent) => sent[seen.len().min(sent.len())..].to_vec(),

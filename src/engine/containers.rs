@@ -348,6 +348,22 @@ impl Engine {
         )
     }
 
+    /// The host pid of a running container's main process (None when not running) and how
+    /// often the engine restarted it: what a crash test needs (the Engine API's own kill counts
+    /// as a manual stop, which a restart policy does not undo; a crash of the process does).
+    pub async fn main_process(&self, id: &str) -> Result<(Option<i64>, i64), EngineError> {
+        let info = self
+            .docker
+            .inspect_container(
+                id,
+                None::<bollard::query_parameters::InspectContainerOptions>,
+            )
+            .await
+            .map_err(api("inspect container"))?;
+        let pid = info.state.and_then(|s| s.pid).filter(|pid| *pid > 0);
+        Ok((pid, info.restart_count.unwrap_or(0)))
+    }
+
     /// Environment and labels of a container, for hygiene checks.
     pub async fn container_env(&self, id: &str) -> Result<Vec<String>, EngineError> {
         let info = self

@@ -30,7 +30,7 @@ impl Progress for Quiet {
 }
 
 /// The e2e project's name: STACKCTL_E2E_PROJECT, default stackctl_e2e.
-fn e2e_project_name() -> String {
+pub(crate) fn e2e_project_name() -> String {
     std::env::var("STACKCTL_E2E_PROJECT").unwrap_or_else(|_| "stackctl_e2e".into())
 }
 
@@ -201,6 +201,17 @@ fn e2e_stack_up_verify_breaks_and_down() {
         let up = run(&p, &["up"]);
         assert!(up.status.success(), "restoring up failed");
     };
+
+    // The pipeline a user can lean on (issue 12): poison record, bench, a crashed service.
+    crate::e2e_pipeline::pipeline(
+        &p,
+        &rt,
+        &settings,
+        &secrets,
+        &endpoints,
+        &engine,
+        &|args: &[&str]| run(&p, args),
+    );
 
     // Break 1: the readonly ClickHouse user gets write access.
     let broken_users = edit(

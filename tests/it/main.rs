@@ -3,6 +3,7 @@
 
 mod cli;
 mod e2e;
+mod e2e_pipeline;
 mod escaping;
 mod render;
 

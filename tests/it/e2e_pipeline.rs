@@ -1,0 +1,221 @@
+//! The pipeline part of the end-to-end test (issue 12): a poison record between good ones goes to
+//! the dead-letter topic with its reason while every good one arrives once; `stackctl bench` loses
+//! nothing; a crashed ClickHouse comes back by itself (restart policy) and the pipeline resumes
+//! with no row lost.
+
+use std::process::Output;
+use std::time::{Duration, Instant};
+
+use stackctl::clients::records::Received;
+use stackctl::clients::{Endpoints, Login};
+use stackctl::engine::Engine;
+use stackctl::secrets::SecretSet;
+use stackctl::settings::{ClickHouseRole, KafkaRole, Settings};
+
+use crate::Project;
+
+/// count() and uniqExact(seq) of a run, as readonly.
+fn counts(
+    rt: &tokio::runtime::Runtime,
+    endpoints: &Endpoints,
+    settings: &Settings,
+    secrets: &SecretSet,
+    run: &str,
+) -> (u64, u64) {
+    let reader = Login::clickhouse(settings, secrets, ClickHouseRole::Readonly).expect("readonly");
+    let sql = format!(
+        "SELECT count(), uniqExact(seq) FROM demo.events WHERE run_id = '{run}' FORMAT TSV"
+    );
+    let answer = rt
+        .block_on(
+            endpoints
+                .clickhouse(Duration::from_secs(10))
+                .query(Some(&reader), &sql, None),
+        )
+        .expect("count query");
+    let mut f = answer
+        .body
+        .split_whitespace()
+        .map(|n| n.parse::<u64>().expect("number"));
+    (f.next().expect("count"), f.next().expect("unique"))
+}
+
+fn bench_json(out: &Output) -> serde_json::Value {
+    eprintln!("{}", String::from_utf8_lossy(&out.stdout));
+    serde_json::from_slice(&out.stdout).expect("bench JSON")
+}
+
+pub fn pipeline(
+    p: &Project,
+    rt: &tokio::runtime::Runtime,
+    settings: &Settings,
+    secrets: &SecretSet,
+    endpoints: &Endpoints,
+    engine: &Engine,
+    run: &dyn Fn(&[&str]) -> Output,
+) {
+    let app = Login::kafka(settings, secrets, KafkaRole::App).expect("app");
+    let admin = Login::kafka(settings, secrets, KafkaRole::Admin).expect("admin");
+    let kafka = endpoints.kafka();
+    let dlq = settings.pipeline.dead_letter_topic.clone();
+
+    // A poison record between good ones.
+    let start = rt
+        .block_on(kafka.watermarks(&admin, &dlq))
+        .expect("dead-letter topic exists");
+    let id = stackctl::verify::new_run_id();
+    let good_run = format!("e2e-poison-{id}");
+    let poison = format!("hello e2e {id}");
+    let mut values: Vec<String> = (1..=5)
+        .map(|i| format!("{{\"run_id\":\"{good_run}\",\"seq\":{i},\"payload\":\"before\"}}"))
+        .collect();
+    values.push(poison.clone());
+    values.extend(
+        (6..=10)
+            .map(|i| format!("{{\"run_id\":\"{good_run}\",\"seq\":{i},\"payload\":\"after\"}}")),
+    );
+    rt.block_on(kafka.produce(
+        &app,
+        &settings.pipeline.topic,
+        &values,
+        Duration::from_secs(10),
+    ))
+    .expect("produce as app");
+    let wanted = poison.clone();
+    let dead: Vec<Received> = rt
+        .block_on(kafka.read_from(
+            &admin,
+            &dlq,
+            &start,
+            move |r: &[Received]| {
+                r.iter()
+                    .any(|r| r.value.as_deref() == Some(wanted.as_str()))
+            },
+            Duration::from_secs(60),
+        ))
+        .expect("read the dead-letter topic");
+    let letter = dead
+        .iter()
+        .find(|r| r.value.as_deref() == Some(poison.as_str()))
+        .expect("the poison record is in the dead-letter topic");
+    eprintln!("dead letter headers: {:?}", letter.headers);
+    let reason = letter
+        .header("__connect.errors.exception.message")
+        .expect("a reason header");
+    assert!(reason.contains("not a JSON object"), "{reason}");
+    assert_eq!(
+        letter.header("__connect.errors.topic"),
+        Some(settings.pipeline.topic.as_str())
+    );
+    let deadline = Instant::now() + Duration::from_secs(60);
+    while counts(rt, endpoints, settings, secrets, &good_run).0 < 10 && Instant::now() < deadline {
+        std::thread::sleep(Duration::from_millis(250));
+    }
+    std::thread::sleep(Duration::from_secs(2));
+    assert_eq!(
+        counts(rt, endpoints, settings, secrets, &good_run),
+        (10, 10),
+        "every good record exactly once"
+    );
+    let status = rt
+        .block_on(
+            endpoints
+                .connect(Duration::from_secs(10))
+                .status(&settings.connect.connector),
+        )
+        .expect("connector status")
+        .expect("connector deployed");
+    assert!(
+        status.running(),
+        "connector and task RUNNING after the poison: {status:?}"
+    );
+    let out = run(&["status", "--format", "json"]);
+    assert_eq!(out.status.code(), Some(0));
+    let st: serde_json::Value = serde_json::from_slice(&out.stdout).expect("status JSON");
+    assert_eq!(st["pipeline"]["state"], "RUNNING", "{st}");
+    assert!(
+        st["pipeline"]["dead_letters"]
+            .as_i64()
+            .is_some_and(|n| n >= 1),
+        "{st}"
+    );
+
+    // The load test: nothing lost.
+    let out = run(&["bench", "--records", "20000", "--format", "json"]);
+    assert_eq!(out.status.code(), Some(0), "bench");
+    let report = bench_json(&out);
+    assert_eq!(report["records"], 20000);
+    assert_eq!(report["lost"], 0);
+
+    // A crash (SIGKILL of ClickHouse's main process from the host: the Engine API's kill counts as
+    // a manual stop, which a restart policy leaves stopped) while records flow: the engine restarts
+    // it, the sink retries with backoff, no row is lost.
+    let containers = rt
+        .block_on(engine.project_containers(&crate::e2e::e2e_project_name()))
+        .expect("containers");
+    let clickhouse = containers
+        .iter()
+        .find(|c| c.service == "clickhouse")
+        .expect("clickhouse container");
+    let (pid, restarts) = rt
+        .block_on(engine.main_process(&clickhouse.id))
+        .expect("inspect");
+    let pid = pid.expect("clickhouse runs");
+    let bench = std::process::Command::new(assert_cmd::cargo::cargo_bin!("stackctl"))
+        .args([
+            "bench",
+            "--records",
+            "20000",
+            "--rate",
+            "2000",
+            "--idle-timeout",
+            "90",
+            "--format",
+            "json",
+        ])
+        .current_dir(p.path())
+        .env("NO_COLOR", "1")
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .expect("start bench");
+    std::thread::sleep(Duration::from_secs(3));
+    let killed = std::process::Command::new("kill")
+        .args(["-KILL", &pid.to_string()])
+        .status()
+        .expect("kill");
+    assert!(killed.success(), "kill -KILL {pid}");
+    let out = bench.wait_with_output().expect("bench ends");
+    eprintln!(
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+            .lines()
+            .rev()
+            .take(5)
+            .collect::<Vec<_>>()
+            .join("\n")
+    );
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "bench across a ClickHouse crash"
+    );
+    let report = bench_json(&out);
+    assert_eq!(report["lost"], 0, "no row lost across the crash");
+    let (now_pid, now_restarts) = rt
+        .block_on(engine.main_process(&clickhouse.id))
+        .expect("inspect");
+    assert!(
+        now_restarts > restarts && now_pid.is_some(),
+        "ClickHouse came back by itself: restarts {restarts} -> {now_restarts}, pid {now_pid:?}"
+    );
+    let status = rt
+        .block_on(
+            endpoints
+                .connect(Duration::from_secs(10))
+                .status(&settings.connect.connector),
+        )
+        .expect("connector status")
+        .expect("connector deployed");
+    assert!(status.running(), "the task did not stay FAILED: {status:?}");
+}
