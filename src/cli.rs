@@ -157,6 +157,14 @@ Checks below their required phase report failures as warnings. Exit codes: 0 eve
         /// Also write a JUnit XML report to FILE
         #[arg(long, value_name = "FILE")]
         junit: Option<PathBuf>,
+        /// Also write the observed posture (listeners, principals, super users, ACLs, ClickHouse
+        /// users, published ports, limits, images, rendered-file hashes; no secret) as JSON to FILE
+        #[arg(long, value_name = "FILE")]
+        posture: Option<PathBuf>,
+        /// Compare the live posture with a saved `--posture` record and fail (check
+        /// posture.baseline) on any widening, listing each difference
+        #[arg(long, value_name = "FILE")]
+        baseline: Option<PathBuf>,
         /// List the checks (id, group, kind, required from phase) and exit
         #[arg(long)]
         list: bool,

@@ -79,13 +79,21 @@ pub fn run(cli: Cli) -> Result<ExitStatus> {
             only,
             skip,
             junit,
+            posture,
+            baseline,
             list,
         } => {
             if list {
                 return verify::list(&printer);
             }
             let phase = phase.map(phase_of).transpose()?;
-            let selection = verify::Selection { only, skip, junit };
+            let selection = verify::Selection {
+                only,
+                skip,
+                junit,
+                posture,
+                baseline,
+            };
             block_on(verify::verify(root, phase, &selection, &printer))
         }
         Command::Rotate {

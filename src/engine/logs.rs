@@ -1,5 +1,6 @@
-//! What is inside a container: its logs (read or followed), commands executed in it, and files
-//! copied out of it (what the service really reads, for posture checks).
+//! What is inside a container: its logs (read or followed), commands executed in it, files copied
+//! out of it, and the facts the engine holds about it (what the service really runs with, for
+//! the posture checks).
 
 use bollard::query_parameters::LogsOptionsBuilder;
 use futures_util::StreamExt;
@@ -100,6 +101,21 @@ impl Engine {
     /// The bytes of the file `path` inside a container (at most 1 MiB), copied out through the
     /// Engine API: what the service actually reads, whatever was meant to be mounted.
     pub async fn read_file(&self, id: &str, path: &str) -> Result<Vec<u8>, EngineError> {
+        self.read_files(id, path)
+            .await?
+            .into_iter()
+            .next()
+            .map(|(_, data)| data)
+            .ok_or_else(|| EngineError::Service(format!("{path} in container {id}: empty archive")))
+    }
+
+    /// Every regular file at or below `path` inside a container (at most 1 MiB in all), by its
+    /// path relative to `path`'s parent, in archive order.
+    pub async fn read_files(
+        &self,
+        id: &str,
+        path: &str,
+    ) -> Result<Vec<(String, Vec<u8>)>, EngineError> {
         use bollard::query_parameters::DownloadFromContainerOptionsBuilder;
         const LIMIT: usize = 1 << 20;
         let options = DownloadFromContainerOptionsBuilder::default()
@@ -122,15 +138,83 @@ impl Engine {
             source,
         };
         let mut tar = tar::Archive::new(archive.as_slice());
-        let mut entries = tar.entries().map_err(io)?;
-        let mut entry = entries
-            .next()
-            .ok_or_else(|| {
-                EngineError::Service(format!("{path} in container {id}: empty archive"))
-            })?
-            .map_err(io)?;
-        let mut data = Vec::new();
-        std::io::Read::read_to_end(&mut entry, &mut data).map_err(io)?;
-        Ok(data)
+        let mut files = Vec::new();
+        for entry in tar.entries().map_err(io)? {
+            let mut entry = entry.map_err(io)?;
+            if !entry.header().entry_type().is_file() {
+                continue;
+            }
+            let name = entry.path().map_err(io)?.to_string_lossy().into_owned();
+            let mut data = Vec::new();
+            std::io::Read::read_to_end(&mut entry, &mut data).map_err(io)?;
+            files.push((name, data));
+        }
+        Ok(files)
     }
+
+    /// What the engine says one container runs with.
+    pub async fn facts(&self, id: &str) -> Result<ContainerFacts, EngineError> {
+        let info = self
+            .docker
+            .inspect_container(
+                id,
+                None::<bollard::query_parameters::InspectContainerOptions>,
+            )
+            .await
+            .map_err(api("inspect container"))?;
+        let host = info.host_config.unwrap_or_default();
+        let mut published = Vec::new();
+        for (container_port, bindings) in host.port_bindings.unwrap_or_default() {
+            let port = container_port
+                .split('/')
+                .next()
+                .and_then(|p| p.parse().ok())
+                .ok_or_else(|| {
+                    EngineError::Service(format!("container {id}: odd port `{container_port}`"))
+                })?;
+            for b in bindings.unwrap_or_default() {
+                published.push(PublishedPort {
+                    // An empty host IP is how Docker says "every interface".
+                    host_ip: b
+                        .host_ip
+                        .filter(|ip| !ip.is_empty())
+                        .unwrap_or_else(|| "0.0.0.0".into()),
+                    host_port: b.host_port.unwrap_or_default(),
+                    container_port: port,
+                });
+            }
+        }
+        published.sort();
+        Ok(ContainerFacts {
+            image_id: info.image.unwrap_or_default(),
+            nano_cpus: host.nano_cpus.filter(|n| *n > 0),
+            memory_bytes: host.memory.filter(|m| *m > 0),
+            restart: host
+                .restart_policy
+                .and_then(|r| r.name)
+                .map(|n| n.to_string())
+                .filter(|n| !n.is_empty())
+                .unwrap_or_else(|| "no".into()),
+            published,
+        })
+    }
+}
+
+/// A port the engine publishes on the host.
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, serde::Serialize)]
+pub struct PublishedPort {
+    pub host_ip: String,
+    /// As the engine holds it (a number, or empty for "any free port").
+    pub host_port: String,
+    pub container_port: u16,
+}
+
+/// What a running container actually has, from the engine's inspect.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+pub struct ContainerFacts {
+    pub image_id: String,
+    pub nano_cpus: Option<i64>,
+    pub memory_bytes: Option<i64>,
+    pub restart: String,
+    pub published: Vec<PublishedPort>,
 }

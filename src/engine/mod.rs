@@ -6,6 +6,8 @@ pub mod containers;
 pub mod images;
 mod logs;
 
+pub use logs::{ContainerFacts, PublishedPort};
+
 use std::collections::HashMap;
 
 use bollard::Docker;

@@ -44,6 +44,9 @@ pub enum ConfigError {
 #[serde(deny_unknown_fields)]
 pub struct Settings {
     pub project: String,
+    /// The host address every published port binds (loopback by default).
+    #[serde(default = "loopback")]
+    pub publish_address: std::net::IpAddr,
     pub kafka: Kafka,
     pub schema_registry: SchemaRegistry,
     pub connect: Connect,
@@ -208,6 +211,10 @@ fn default_true() -> bool {
     true
 }
 
+fn loopback() -> std::net::IpAddr {
+    std::net::IpAddr::V4(std::net::Ipv4Addr::LOCALHOST)
+}
+
 #[derive(Debug, Clone, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct Resources {
@@ -344,6 +351,33 @@ impl Settings {
             )
             .chain(RestApi::ALL.into_iter().map(|api| self.rest_principal(api)))
             .collect()
+    }
+
+    /// Every port the stack publishes on the host: (service, host port, container port). Nothing
+    /// else may be published, and each binds [`Settings::publish_address`].
+    pub fn published_ports(&self) -> Vec<(ServiceKind, u16, u16)> {
+        vec![
+            (
+                ServiceKind::Kafka,
+                self.kafka.host_port,
+                self.kafka.listeners.external,
+            ),
+            (
+                ServiceKind::SchemaRegistry,
+                self.schema_registry.host_port,
+                self.schema_registry.port,
+            ),
+            (
+                ServiceKind::Connect,
+                self.connect.host_port,
+                self.connect.port,
+            ),
+            (
+                ServiceKind::ClickHouse,
+                self.clickhouse.host_http_port,
+                self.clickhouse.http_port,
+            ),
+        ]
     }
 
     pub fn rest_principal(&self, api: RestApi) -> Principal {

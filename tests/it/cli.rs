@@ -481,5 +481,5 @@ fn verify_lists_its_checks() {
         .expect("run");
     assert!(out.status.success());
     let checks: serde_json::Value = serde_json::from_slice(&out.stdout).expect("json");
-    assert_eq!(checks.as_array().expect("array").len(), 49);
+    assert_eq!(checks.as_array().expect("array").len(), 58);
 }
