@@ -265,7 +265,12 @@ fn e2e_stack_up_verify_breaks_and_down() {
     );
     recreate(stack.service("kafka").expect("kafka"), &leaky_listener);
     let broken = run(&p, &["verify", "--format", "json"]);
-    assert_eq!(failed(&broken), set(&["kafka.listeners.sasl-only"]));
+    // Both the listener check and the posture of principals see it: a listener without SASL
+    // lets anyone in as User:ANONYMOUS, a principal nobody declared.
+    assert_eq!(
+        failed(&broken),
+        set(&["kafka.listeners.sasl-only", "posture.kafka-principals"])
+    );
     restore();
 
     // Break 4 (phase 5): an undeclared ACL lets app read Connect's offsets. `up` removes it.

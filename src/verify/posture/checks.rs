@@ -34,9 +34,13 @@ pub(super) fn listener_findings(
     let mut more = Vec::new();
     for (name, listener) in &broker.listeners {
         match declared.get(name) {
-            None => more.push(format!(
-                "undeclared listener {name} ({})",
+            None if !listener.protocol.starts_with("SASL_") => more.push(format!(
+                "undeclared listener {name} ({}) accepts anyone as User:ANONYMOUS",
                 listener.protocol
+            )),
+            None => more.push(format!(
+                "undeclared listener {name} ({}) accepting {:?}",
+                listener.protocol, listener.principals
             )),
             Some(allowed) => {
                 let extra: Vec<&String> = listener.principals.difference(allowed).collect();
