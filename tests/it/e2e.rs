@@ -27,16 +27,42 @@ impl Progress for Quiet {
     }
 }
 
+/// The e2e stack's project name: STACKCTL_E2E_PROJECT, default `stackctl_e2e`.
+fn e2e_project_name() -> String {
+    std::env::var("STACKCTL_E2E_PROJECT").unwrap_or_else(|_| "stackctl_e2e".into())
+}
+
+/// The e2e stack's host ports are this base plus 9092, 8081, 8083 and 8123:
+/// STACKCTL_E2E_PORT_BASE, default 30000 (39092, 38081, …), so two e2e runs on one
+/// machine (or a developer's stack on 1xxxx) do not collide.
+fn e2e_port_base() -> u16 {
+    match std::env::var("STACKCTL_E2E_PORT_BASE") {
+        Ok(text) => text
+            .parse()
+            .ok()
+            .filter(|base| *base <= 50000)
+            .expect("STACKCTL_E2E_PORT_BASE: a number up to 50000"),
+        Err(_) => 30000,
+    }
+}
+
 /// A project of its own (name and host ports differ from a developer's stack).
 fn e2e_project() -> Project {
     let p = Project::new();
     let settings = std::fs::read_to_string(p.path().join("configs/stack.yaml")).expect("settings");
+    let base = e2e_port_base();
     let settings = settings
-        .replace("project: stackctl", "project: stackctl_e2e")
-        .replace("host_port: 19092", "host_port: 39092")
-        .replace("host_port: 18081", "host_port: 38081")
-        .replace("host_port: 18083", "host_port: 38083")
-        .replace("host_http_port: 18123", "host_http_port: 38123");
+        .replace(
+            "project: stackctl",
+            &format!("project: {}", e2e_project_name()),
+        )
+        .replace("host_port: 19092", &format!("host_port: {}", base + 9092))
+        .replace("host_port: 18081", &format!("host_port: {}", base + 8081))
+        .replace("host_port: 18083", &format!("host_port: {}", base + 8083))
+        .replace(
+            "host_http_port: 18123",
+            &format!("host_http_port: {}", base + 8123),
+        );
     std::fs::write(p.path().join("configs/stack.yaml"), settings).expect("write settings");
     // The recipes, as build contexts.
     let status = std::process::Command::new("cp")
@@ -331,7 +357,7 @@ fn e2e_stack_up_verify_breaks_and_down() {
     let down = run(&p, &["down", "--volumes", "--format", "json"]);
     assert!(down.status.success());
     let left = rt
-        .block_on(engine.project_containers("stackctl_e2e"))
+        .block_on(engine.project_containers(&e2e_project_name()))
         .expect("list");
     assert!(left.is_empty(), "containers left: {left:?}");
 }
