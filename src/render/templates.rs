@@ -57,6 +57,14 @@ const EMBEDDED: &[(&str, &str)] = &[
         "clickhouse/schema.sql.j2",
         include_str!("../../templates/clickhouse/schema.sql.j2"),
     ),
+    (
+        "clients/kcat.conf.j2",
+        include_str!("../../templates/clients/kcat.conf.j2"),
+    ),
+    (
+        "clients/clickhouse-client.xml.j2",
+        include_str!("../../templates/clients/clickhouse-client.xml.j2"),
+    ),
 ];
 
 /// Which template set a render used.

@@ -120,6 +120,8 @@ pub struct ClickHouse {
     pub http_port: u16,
     pub native_port: u16,
     pub host_http_port: u16,
+    /// Native protocol port published on the host's loopback (clickhouse-client).
+    pub host_native_port: u16,
     pub database: String,
     pub users: ClickHouseUsers,
 }

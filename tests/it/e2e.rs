@@ -32,8 +32,8 @@ fn e2e_project_name() -> String {
     std::env::var("STACKCTL_E2E_PROJECT").unwrap_or_else(|_| "stackctl_e2e".into())
 }
 
-/// The e2e stack's host ports are this base plus 9092, 8081, 8083 and 8123:
-/// STACKCTL_E2E_PORT_BASE, default 30000 (39092, 38081, …), so two e2e runs on one
+/// The e2e stack's host ports are this base plus 9092, 8081, 8083, 8123 (and 9000 for ClickHouse's
+/// native port): STACKCTL_E2E_PORT_BASE, default 30000 (39092, 38081, …), so two e2e runs on one
 /// machine (or a developer's stack on 1xxxx) do not collide.
 fn e2e_port_base() -> u16 {
     match std::env::var("STACKCTL_E2E_PORT_BASE") {
@@ -62,6 +62,10 @@ fn e2e_project() -> Project {
         .replace(
             "host_http_port: 18123",
             &format!("host_http_port: {}", base + 8123),
+        )
+        .replace(
+            "host_native_port: 19000",
+            &format!("host_native_port: {}", base + 9000),
         );
     std::fs::write(p.path().join("configs/stack.yaml"), settings).expect("write settings");
     // The recipes, as build contexts.

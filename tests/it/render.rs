@@ -106,14 +106,27 @@ fn connector_config_holds_references_not_passwords() {
         json["transforms.chKey.value.literal"],
         "${file:/etc/kafka-connect/secrets/clickhouse-writer.properties:password}"
     );
-    // The password lands in exactly one file: the one FileConfigProvider reads.
+    // The password lands in exactly one file a container mounts: the one FileConfigProvider
+    // reads. Besides it, only the writer's own clickhouse-client config for people has it.
     let holders: Vec<_> = plan
         .files
         .iter()
         .filter(|f| f.contents.contains(&password))
         .map(|f| f.path.display().to_string())
         .collect();
-    assert_eq!(holders, ["connect/secrets/clickhouse-writer.properties"]);
+    assert_eq!(
+        holders,
+        [
+            "connect/secrets/clickhouse-writer.properties",
+            "clients/clickhouse-writer.xml"
+        ]
+    );
+    assert!(
+        plan.files
+            .iter()
+            .filter(|f| f.contents.contains(&password))
+            .all(|f| f.secret)
+    );
 }
 
 #[test]
@@ -207,7 +220,10 @@ fn write_rewrites_only_changed_files_and_removes_stale_ones() {
         removed,
         [
             "connect/secrets/clickhouse-writer.properties",
-            "clickhouse/users.d/stackctl-users.xml"
+            "clickhouse/users.d/stackctl-users.xml",
+            "clients/clickhouse-admin.xml",
+            "clients/clickhouse-writer.xml",
+            "clients/clickhouse-readonly.xml"
         ]
     );
     assert!(
@@ -233,7 +249,7 @@ fn a_phase_change_rewrites_only_the_files_it_changes() {
         .collect::<Vec<_>>()
     };
     write(1);
-    assert_eq!(write(2), ["clickhouse", "connect"]);
+    assert_eq!(write(2), ["clickhouse", "clients", "connect"]);
     assert!(write(3).is_empty());
     assert_eq!(write(4), ["kafka", "schema-registry"]);
 }
