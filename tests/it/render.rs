@@ -253,3 +253,41 @@ fn a_phase_change_rewrites_only_the_files_it_changes() {
     assert!(write(3).is_empty());
     assert_eq!(write(4), ["kafka", "schema-registry"]);
 }
+
+#[test]
+fn clickhouse_client_configs_are_well_formed_and_carry_the_password() {
+    let settings = repo_settings();
+    let password = "Wr1ter<&\"'>Pass--0123456789abcdefghijkl";
+    let secrets = secrets_with(&settings, &[("clickhouse-writer", password)]);
+    let plan = crate::plan(&settings, &secrets, 2).expect("render");
+    let xml = &plan
+        .files
+        .iter()
+        .find(|f| f.path.ends_with("clients/clickhouse-writer.xml"))
+        .expect("client xml")
+        .contents;
+    let mut reader = quick_xml::Reader::from_str(xml);
+    loop {
+        match reader.read_event().expect("well-formed XML") {
+            // XML forbids `--` inside a comment; clickhouse-client's parser refuses the file.
+            quick_xml::events::Event::Comment(c) => {
+                assert!(!c.into_inner().contains("--"));
+            }
+            quick_xml::events::Event::Eof => break,
+            _ => {}
+        }
+    }
+    let raw = xml
+        .split_once("<password>")
+        .and_then(|(_, rest)| rest.split_once("</password>"))
+        .map(|(value, _)| value)
+        .expect("a password element");
+    assert_eq!(
+        quick_xml::escape::unescape(raw).expect("unescape"),
+        password
+    );
+    assert!(xml.contains(&format!(
+        "<port>{}</port>",
+        settings.clickhouse.host_native_port
+    )));
+}
