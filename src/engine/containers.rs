@@ -349,6 +349,19 @@ impl Engine {
         Ok(out)
     }
 
+    /// Stops a container (20 s grace period, then killed); a stopped one is left as it is.
+    pub async fn stop(&self, id: &str) -> Result<(), EngineError> {
+        let stop = StopContainerOptionsBuilder::default().t(20).build();
+        match self.docker.stop_container(id, Some(stop)).await {
+            Ok(()) => Ok(()),
+            // 304: already stopped.
+            Err(bollard::errors::Error::DockerResponseServerError {
+                status_code: 304, ..
+            }) => Ok(()),
+            Err(e) => Err(api("stop container")(e)),
+        }
+    }
+
     /// Stops (bounded grace period) and removes a container.
     pub async fn remove(&self, id: &str) -> Result<(), EngineError> {
         let stop = StopContainerOptionsBuilder::default().t(20).build();

@@ -4,7 +4,8 @@
 
 pub mod containers;
 pub mod images;
-mod logs;
+pub mod logs;
+pub mod time;
 
 use std::collections::HashMap;
 
@@ -167,6 +168,8 @@ pub trait ContainerEngine: Sync {
         files: &[containers::FileCopy<'_>],
     ) -> Result<String, EngineError>;
     async fn start(&self, id: &str) -> Result<(), EngineError>;
+    async fn stop(&self, id: &str) -> Result<(), EngineError>;
+    async fn remove_image(&self, image: &str) -> Result<bool, EngineError>;
     async fn health(&self, id: &str) -> Result<containers::Health, EngineError>;
     async fn logs(&self, id: &str, tail: Option<usize>) -> Result<String, EngineError>;
     async fn remove(&self, id: &str) -> Result<(), EngineError>;
@@ -220,6 +223,12 @@ impl ContainerEngine for Engine {
     }
     async fn start(&self, id: &str) -> Result<(), EngineError> {
         Engine::start(self, id).await
+    }
+    async fn stop(&self, id: &str) -> Result<(), EngineError> {
+        Engine::stop(self, id).await
+    }
+    async fn remove_image(&self, image: &str) -> Result<bool, EngineError> {
+        Engine::remove_image(self, image).await
     }
     async fn health(&self, id: &str) -> Result<containers::Health, EngineError> {
         Engine::health(self, id).await

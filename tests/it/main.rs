@@ -4,6 +4,7 @@
 mod cli;
 mod e2e;
 mod escaping;
+mod habits;
 mod render;
 
 use std::collections::BTreeMap;
