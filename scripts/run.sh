@@ -6,7 +6,7 @@
 #   STACKCTL_PHASE=2 ./scripts/run.sh    # another phase
 set -euo pipefail
 cd "$(dirname "$0")/.."
-phase=${STACKCTL_PHASE:-4}
+phase=${STACKCTL_PHASE:-5}
 
 ./scripts/ensure-docker.sh
 command -v cc >/dev/null 2>&1 || { apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq build-essential >/dev/null; }

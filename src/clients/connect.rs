@@ -4,11 +4,15 @@ use std::time::Duration;
 
 use serde_json::Value;
 
+use super::Login;
+
 #[derive(Debug, Clone)]
 pub struct Connect {
     base: String,
     http: reqwest::Client,
     timeout: Duration,
+    /// Sent as HTTP basic auth on every request (the API demands it from phase 5).
+    login: Option<Login>,
 }
 
 /// A connector's state and its tasks' states.
@@ -42,13 +46,40 @@ impl Connect {
             base: base.to_string(),
             http,
             timeout,
+            login: None,
         }
     }
 
+    /// The same client, authenticating as `login` (None: anonymous).
+    pub fn with_login(mut self, login: Option<Login>) -> Connect {
+        self.login = login;
+        self
+    }
+
+    /// A request to `path` (below the base URL), bounded and authenticated.
+    fn request(&self, method: reqwest::Method, path: &str) -> reqwest::RequestBuilder {
+        let request = self
+            .http
+            .request(method, format!("{}{path}", self.base))
+            .timeout(self.timeout);
+        match &self.login {
+            Some(l) => request.basic_auth(&l.user, Some(l.password.expose())),
+            None => request,
+        }
+    }
+
+    /// The HTTP status of an authenticated GET of `path` (to prove a login is accepted or refused).
+    pub async fn status_of(&self, path: &str) -> Result<u16, reqwest::Error> {
+        Ok(self
+            .request(reqwest::Method::GET, path)
+            .send()
+            .await?
+            .status()
+            .as_u16())
+    }
+
     pub async fn root(&self) -> Result<Value, reqwest::Error> {
-        self.http
-            .get(&self.base)
-            .timeout(self.timeout)
+        self.request(reqwest::Method::GET, "")
             .send()
             .await?
             .error_for_status()?
@@ -63,10 +94,8 @@ impl Connect {
         config: &Value,
     ) -> Result<(u16, String), reqwest::Error> {
         let response = self
-            .http
-            .put(format!("{}/connectors/{name}/config", self.base))
+            .request(reqwest::Method::PUT, &format!("/connectors/{name}/config"))
             .json(config)
-            .timeout(self.timeout)
             .send()
             .await?;
         let status = response.status().as_u16();
@@ -75,9 +104,7 @@ impl Connect {
 
     pub async fn config(&self, name: &str) -> Result<(u16, String), reqwest::Error> {
         let response = self
-            .http
-            .get(format!("{}/connectors/{name}/config", self.base))
-            .timeout(self.timeout)
+            .request(reqwest::Method::GET, &format!("/connectors/{name}/config"))
             .send()
             .await?;
         let status = response.status().as_u16();
@@ -86,9 +113,7 @@ impl Connect {
 
     pub async fn status(&self, name: &str) -> Result<Option<ConnectorStatus>, reqwest::Error> {
         let response = self
-            .http
-            .get(format!("{}/connectors/{name}/status", self.base))
-            .timeout(self.timeout)
+            .request(reqwest::Method::GET, &format!("/connectors/{name}/status"))
             .send()
             .await?;
         if response.status().as_u16() == 404 {
@@ -116,15 +141,23 @@ impl Connect {
         }))
     }
 
+    /// Deletes a connector; returns the HTTP status.
+    pub async fn delete(&self, name: &str) -> Result<u16, reqwest::Error> {
+        Ok(self
+            .request(reqwest::Method::DELETE, &format!("/connectors/{name}"))
+            .send()
+            .await?
+            .status()
+            .as_u16())
+    }
+
     /// Restarts a connector and its tasks.
     pub async fn restart(&self, name: &str) -> Result<u16, reqwest::Error> {
         let response = self
-            .http
-            .post(format!(
-                "{}/connectors/{name}/restart?includeTasks=true",
-                self.base
-            ))
-            .timeout(self.timeout)
+            .request(
+                reqwest::Method::POST,
+                &format!("/connectors/{name}/restart?includeTasks=true"),
+            )
             .send()
             .await?;
         Ok(response.status().as_u16())

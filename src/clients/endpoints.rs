@@ -4,11 +4,13 @@
 use std::collections::BTreeMap;
 use std::time::Duration;
 
+use super::Login;
 use super::clickhouse::ClickHouse;
 use super::connect::Connect;
 use super::kafka::Kafka;
 use super::schema_registry::SchemaRegistry;
-use crate::settings::Settings;
+use crate::secrets::SecretSet;
+use crate::settings::{RestApi, Settings};
 
 #[derive(Debug, thiserror::Error)]
 #[error("cannot set up the HTTP client for the stack's REST APIs: {0}")]
@@ -22,10 +24,13 @@ pub struct Endpoints {
     connect: String,
     clickhouse_http: String,
     http: reqwest::Client,
+    /// Sent to the REST APIs, which demand them from phase 5 (and ignore them before).
+    connect_login: Option<Login>,
+    schema_registry_login: Option<Login>,
 }
 
 impl Endpoints {
-    pub fn new(settings: &Settings) -> Result<Endpoints, ClientSetupError> {
+    pub fn new(settings: &Settings, secrets: &SecretSet) -> Result<Endpoints, ClientSetupError> {
         // Local services only: never through a proxy from the environment. Each request sets
         // its own overall timeout; connecting is bounded here.
         let http = reqwest::Client::builder()
@@ -39,6 +44,8 @@ impl Endpoints {
             connect: format!("http://127.0.0.1:{}", settings.connect.host_port),
             clickhouse_http: format!("http://127.0.0.1:{}/", settings.clickhouse.host_http_port),
             http,
+            connect_login: Login::rest(settings, secrets, RestApi::Connect),
+            schema_registry_login: Login::rest(settings, secrets, RestApi::SchemaRegistry),
         })
     }
 
@@ -51,14 +58,16 @@ impl Endpoints {
         ClickHouse::new(&self.clickhouse_http, self.http.clone(), timeout)
     }
 
-    /// Connect's REST API; each call bounded by `timeout`.
+    /// Connect's REST API as stackctl's REST login; each call bounded by `timeout`.
     pub fn connect(&self, timeout: Duration) -> Connect {
         Connect::new(&self.connect, self.http.clone(), timeout)
+            .with_login(self.connect_login.clone())
     }
 
-    /// Schema Registry's API; each call bounded by `timeout`.
+    /// Schema Registry's API as stackctl's REST login; each call bounded by `timeout`.
     pub fn schema_registry(&self, timeout: Duration) -> SchemaRegistry {
         SchemaRegistry::new(&self.schema_registry, self.http.clone(), timeout)
+            .with_login(self.schema_registry_login.clone())
     }
 
     /// What a user connects to, by service (for `up`'s report).

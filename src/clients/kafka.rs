@@ -108,7 +108,7 @@ impl Kafka {
         }
     }
 
-    fn config(&self, security: &Security) -> ClientConfig {
+    pub(super) fn config(&self, security: &Security) -> ClientConfig {
         let mut cfg = ClientConfig::new();
         cfg.set("bootstrap.servers", &self.bootstrap)
             .set("socket.connection.setup.timeout.ms", "5000")
@@ -139,7 +139,7 @@ impl Kafka {
             .unwrap_or_else(|e| LoginOutcome::Inconclusive(format!("probe task failed: {e}")))
     }
 
-    fn admin(&self, login: &Login) -> Result<AdminClient<Collected>, KafkaError> {
+    pub(super) fn admin(&self, login: &Login) -> Result<AdminClient<Collected>, KafkaError> {
         self.config(&Security::Sasl(login.clone()))
             .create_with_context(Collected::default())
     }

@@ -1,6 +1,8 @@
 //! Clients of the running stack's services, used by `up` (schema, topics, connector) and by
 //! `verify`. Each call is bounded in time; none prints or returns a secret.
 
+pub mod acl;
+pub mod authz;
 pub mod clickhouse;
 pub mod connect;
 mod endpoints;
@@ -10,7 +12,7 @@ pub mod schema_registry;
 pub use endpoints::{ClientSetupError, Endpoints};
 
 use crate::secrets::SecretSet;
-use crate::settings::{ClickHouseRole, KafkaRole, Principal, Settings};
+use crate::settings::{ClickHouseRole, KafkaRole, Principal, RestApi, Settings};
 
 /// A login as (user, password).
 #[derive(Clone)]
@@ -32,6 +34,11 @@ impl Login {
         role: ClickHouseRole,
     ) -> Option<Login> {
         Self::of(settings.clickhouse_principal(role), secrets)
+    }
+
+    /// The REST login of `api` with its secret.
+    pub fn rest(settings: &Settings, secrets: &SecretSet, api: RestApi) -> Option<Login> {
+        Self::of(settings.rest_principal(api), secrets)
     }
 
     fn of(principal: Principal, secrets: &SecretSet) -> Option<Login> {

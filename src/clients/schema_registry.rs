@@ -4,11 +4,15 @@ use std::time::Duration;
 
 use serde_json::{Value, json};
 
+use super::Login;
+
 #[derive(Debug, Clone)]
 pub struct SchemaRegistry {
     base: String,
     http: reqwest::Client,
     timeout: Duration,
+    /// Sent as HTTP basic auth on every request (the API demands it from phase 5).
+    login: Option<Login>,
 }
 
 impl SchemaRegistry {
@@ -18,14 +22,41 @@ impl SchemaRegistry {
             base: base.to_string(),
             http,
             timeout,
+            login: None,
         }
+    }
+
+    /// The same client, authenticating as `login` (None: anonymous).
+    pub fn with_login(mut self, login: Option<Login>) -> SchemaRegistry {
+        self.login = login;
+        self
+    }
+
+    /// A request to `path` (below the base URL), bounded and authenticated.
+    fn request(&self, method: reqwest::Method, path: &str) -> reqwest::RequestBuilder {
+        let request = self
+            .http
+            .request(method, format!("{}{path}", self.base))
+            .timeout(self.timeout);
+        match &self.login {
+            Some(l) => request.basic_auth(&l.user, Some(l.password.expose())),
+            None => request,
+        }
+    }
+
+    /// The HTTP status of an authenticated GET of `path` (to prove a login is accepted or refused).
+    pub async fn status_of(&self, path: &str) -> Result<u16, reqwest::Error> {
+        Ok(self
+            .request(reqwest::Method::GET, path)
+            .send()
+            .await?
+            .status()
+            .as_u16())
     }
 
     pub async fn ready(&self) -> Result<u16, reqwest::Error> {
         Ok(self
-            .http
-            .get(format!("{}/health/ready", self.base))
-            .timeout(self.timeout)
+            .request(reqwest::Method::GET, "/health/ready")
             .send()
             .await?
             .status()
@@ -33,9 +64,7 @@ impl SchemaRegistry {
     }
 
     pub async fn subjects(&self) -> Result<Vec<String>, reqwest::Error> {
-        self.http
-            .get(format!("{}/apis/ccompat/v7/subjects", self.base))
-            .timeout(self.timeout)
+        self.request(reqwest::Method::GET, "/apis/ccompat/v7/subjects")
             .send()
             .await?
             .error_for_status()?
@@ -50,14 +79,12 @@ impl SchemaRegistry {
         schema: &str,
     ) -> Result<(u16, Value), reqwest::Error> {
         let response = self
-            .http
-            .post(format!(
-                "{}/apis/ccompat/v7/subjects/{subject}/versions",
-                self.base
-            ))
+            .request(
+                reqwest::Method::POST,
+                &format!("/apis/ccompat/v7/subjects/{subject}/versions"),
+            )
             .header("Content-Type", "application/vnd.schemaregistry.v1+json")
             .json(&json!({ "schema": schema }))
-            .timeout(self.timeout)
             .send()
             .await?;
         let status = response.status().as_u16();
@@ -67,12 +94,10 @@ impl SchemaRegistry {
 
     pub async fn latest(&self, subject: &str) -> Result<(u16, Value), reqwest::Error> {
         let response = self
-            .http
-            .get(format!(
-                "{}/apis/ccompat/v7/subjects/{subject}/versions/latest",
-                self.base
-            ))
-            .timeout(self.timeout)
+            .request(
+                reqwest::Method::GET,
+                &format!("/apis/ccompat/v7/subjects/{subject}/versions/latest"),
+            )
             .send()
             .await?;
         let status = response.status().as_u16();

@@ -6,7 +6,9 @@ use std::collections::BTreeMap;
 use serde::Serialize;
 
 use super::Stack;
-use crate::settings::{Capabilities, ClickHouseRole, KafkaRole, Phase, Principal, Settings};
+use crate::settings::{
+    Capabilities, ClickHouseRole, KafkaRole, Phase, Principal, RestApi, Settings,
+};
 
 #[derive(Debug, Serialize)]
 pub struct Model {
@@ -61,6 +63,8 @@ pub struct PrincipalModel {
 pub struct Principals {
     pub kafka: Vec<PrincipalModel>,
     pub clickhouse: Vec<PrincipalModel>,
+    /// REST API logins (Connect, Schema Registry), role = the API.
+    pub rest: Vec<PrincipalModel>,
 }
 
 /// The model of `stack` (resolved for its phase) with `settings`.
@@ -96,6 +100,7 @@ pub fn model(settings: &Settings, stack: &Stack) -> Model {
     let mut principals = Principals {
         kafka: Vec::new(),
         clickhouse: Vec::new(),
+        rest: Vec::new(),
     };
     for p in settings.principals() {
         let role = match &p {
@@ -110,6 +115,10 @@ pub fn model(settings: &Settings, stack: &Stack) -> Model {
                 ClickHouseRole::Writer => "writer",
                 ClickHouseRole::Readonly => "readonly",
             },
+            Principal::Rest { api, .. } => match api {
+                RestApi::Connect => "connect",
+                RestApi::SchemaRegistry => "schema-registry",
+            },
         }
         .to_string();
         let entry = PrincipalModel {
@@ -120,6 +129,7 @@ pub fn model(settings: &Settings, stack: &Stack) -> Model {
         match p {
             Principal::Kafka { .. } => principals.kafka.push(entry),
             Principal::ClickHouse { .. } => principals.clickhouse.push(entry),
+            Principal::Rest { .. } => principals.rest.push(entry),
         }
     }
     Model {

@@ -1,4 +1,5 @@
-//! What runs inside a container: its logs (read or followed) and commands executed in it.
+//! What is inside a container: its logs (read or followed), commands executed in it, and files
+//! copied out of it (what the service really reads, for posture checks).
 
 use bollard::container::LogOutput;
 use bollard::query_parameters::{LogsOptions, LogsOptionsBuilder};
@@ -158,5 +159,42 @@ impl Engine {
             .map_err(api("inspect exec"))?
             .exit_code
             .unwrap_or(-1))
+    }
+
+    /// The bytes of the file `path` inside a container (at most 1 MiB), copied out through the
+    /// Engine API: what the service actually reads, whatever was meant to be mounted.
+    pub async fn read_file(&self, id: &str, path: &str) -> Result<Vec<u8>, EngineError> {
+        use bollard::query_parameters::DownloadFromContainerOptionsBuilder;
+        const LIMIT: usize = 1 << 20;
+        let options = DownloadFromContainerOptionsBuilder::default()
+            .path(path)
+            .build();
+        let mut stream = self.docker.download_from_container(id, Some(options));
+        let mut archive = Vec::new();
+        while let Some(chunk) = stream.next().await {
+            let chunk = chunk.map_err(api(format!("copy {path} out of container {id}")))?;
+            archive.extend_from_slice(&chunk);
+            if archive.len() > LIMIT + 64 * 1024 {
+                return Err(EngineError::Service(format!(
+                    "{path} in container {id} is larger than 1 MiB"
+                )));
+            }
+        }
+        let io = |source| EngineError::Io {
+            action: "unpack the copy of",
+            path: path.into(),
+            source,
+        };
+        let mut tar = tar::Archive::new(archive.as_slice());
+        let mut entries = tar.entries().map_err(io)?;
+        let mut entry = entries
+            .next()
+            .ok_or_else(|| {
+                EngineError::Service(format!("{path} in container {id}: empty archive"))
+            })?
+            .map_err(io)?;
+        let mut data = Vec::new();
+        std::io::Read::read_to_end(&mut entry, &mut data).map_err(io)?;
+        Ok(data)
     }
 }

@@ -53,7 +53,7 @@ pub async fn deploy(
     let plan = render::plan(settings, secrets, phase, options.templates)?;
     let written = render::write(&plan, &root.join(RENDER_DIR))?;
     let stack = compose::load(root, settings, phase)?;
-    let endpoints = Endpoints::new(settings)?;
+    let endpoints = Endpoints::new(settings, secrets)?;
     let engine = Engine::connect().await?;
     let state = StateFile::new(root);
     state.record(StackState {

@@ -34,9 +34,9 @@ pub async fn ensure_images<E: ContainerEngine>(
     progress: &dyn Progress,
 ) -> Result<BTreeMap<String, String>, UpError> {
     let mut ids = BTreeMap::new();
-    let order = build_order(stack)?;
-    let mut base_checked = false;
-    for service in order {
+    // First what is there (or pullable); only the rest needs a recipe, in FROM order.
+    let mut to_build = Vec::new();
+    for service in &stack.services {
         if !only.is_empty() && !only.contains(&service.name) {
             continue;
         }
@@ -62,6 +62,10 @@ pub async fn ensure_images<E: ContainerEngine>(
                 ),
             });
         }
+        to_build.push(service);
+    }
+    let mut base_checked = false;
+    for service in build_order(&to_build)? {
         let Some(context) = &service.build_context else {
             return Err(UpError::Service {
                 service: service.name.clone(),
@@ -103,8 +107,8 @@ pub async fn ensure_images<E: ContainerEngine>(
     Ok(ids)
 }
 
-/// Recipes whose Dockerfile builds FROM another service's image come after that service.
-pub(super) fn build_order(stack: &Stack) -> Result<Vec<&Service>, UpError> {
+/// Recipes whose Dockerfile builds FROM another of `services`' images come after that service.
+pub(super) fn build_order<'a>(services: &[&'a Service]) -> Result<Vec<&'a Service>, UpError> {
     let from_images = |s: &Service| -> Result<Vec<String>, UpError> {
         let Some(context) = &s.build_context else {
             return Ok(Vec::new());
@@ -129,17 +133,16 @@ pub(super) fn build_order(stack: &Stack) -> Result<Vec<&Service>, UpError> {
         Ok(froms)
     };
     let mut froms: HashMap<&str, Vec<String>> = HashMap::new();
-    for s in &stack.services {
+    for s in services {
         froms.insert(s.name.as_str(), from_images(s)?);
     }
     let mut ordered: Vec<&Service> = Vec::new();
-    let mut pending: Vec<&Service> = stack.services.iter().collect();
+    let mut pending: Vec<&Service> = services.to_vec();
     while !pending.is_empty() {
         let before = pending.len();
         pending.retain(|s| {
             let deps_done = froms[s.name.as_str()].iter().all(|img| {
-                stack
-                    .services
+                services
                     .iter()
                     .filter(|o| &o.image == img && o.name != s.name)
                     .all(|o| ordered.iter().any(|d| d.name == o.name))

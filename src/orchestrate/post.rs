@@ -60,7 +60,13 @@ pub async fn after_healthy(
     progress: &dyn Progress,
 ) -> Result<Vec<String>, UpError> {
     match ServiceKind::from_name(service) {
-        Some(ServiceKind::Kafka) => create_topics(input, progress).await,
+        Some(ServiceKind::Kafka) => {
+            let mut steps = create_topics(input, progress).await?;
+            if input.plan.phase.enforces_authorization() {
+                steps.extend(sync_acls(input, progress).await?);
+            }
+            Ok(steps)
+        }
         Some(ServiceKind::ClickHouse) => apply_schema(input, progress).await,
         Some(ServiceKind::Connect) => deploy_connector(input, progress).await,
         Some(ServiceKind::SchemaRegistry) | None => Ok(Vec::new()),
@@ -185,4 +191,34 @@ async fn deploy_connector(
     let message = format!("connector {name} and its tasks RUNNING");
     progress.line("connect", &message);
     Ok(vec![message])
+}
+
+/// Makes the broker hold exactly the declared ACLs, before any other principal needs them.
+async fn sync_acls(input: &UpInput<'_>, progress: &dyn Progress) -> Result<Vec<String>, UpError> {
+    let s = input.settings;
+    let login = Login::kafka(s, input.secrets, KafkaRole::Admin)
+        .ok_or_else(|| UpError::Step("no secret for the Kafka admin principal".into()))?;
+    let declared = s.declared_acls();
+    let sync = input
+        .endpoints
+        .kafka()
+        .sync_acls(&login, &declared)
+        .await
+        .map_err(|e| UpError::Step(format!("applying the ACLs of configs/stack.yaml: {e}")))?;
+    let mut steps = vec![format!(
+        "ACLs: {} declared, {} created, {} kept, {} undeclared removed",
+        declared.len(),
+        sync.created.len(),
+        sync.kept,
+        sync.removed.len()
+    )];
+    steps.extend(
+        sync.removed
+            .iter()
+            .map(|b| format!("removed undeclared ACL (drift): {b}")),
+    );
+    for step in &steps {
+        progress.line("kafka", step);
+    }
+    Ok(steps)
 }

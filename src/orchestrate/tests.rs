@@ -45,7 +45,8 @@ fn builds_connect_after_the_kafka_image_it_starts_from() {
     let root = Path::new(env!("CARGO_MANIFEST_DIR"));
     let settings = Settings::load(root).expect("settings");
     let stack = crate::compose::load(root, &settings, Phase::MAX).expect("compose");
-    let order: Vec<&str> = build_order(&stack)
+    let all: Vec<&Service> = stack.services.iter().collect();
+    let order: Vec<&str> = build_order(&all)
         .expect("order")
         .iter()
         .map(|s| s.name.as_str())
@@ -176,7 +177,7 @@ fn run_up_with(fake: &Fake, options: &UpOptions) -> Result<UpReport, UpError> {
     let redactor = Redactor::default();
     let cas = CaCertificates::none();
     let plan = empty_plan();
-    let endpoints = Endpoints::new(&settings).expect("endpoints");
+    let endpoints = Endpoints::new(&settings, &secrets).expect("endpoints");
     let input = UpInput {
         settings: &settings,
         secrets: &secrets,

@@ -21,6 +21,9 @@ pub enum FileId {
     ConnectWorker,
     SinkConnector,
     ConnectClickHouseWriter,
+    ConnectRestJaas,
+    ConnectRestCredentials,
+    ConnectHealthcheck,
     ClickHouseConfig,
     ClickHouseUsers,
     ClickHouseHealthcheck,
@@ -131,7 +134,7 @@ const fn clickhouse_client(id: FileId, path: &'static str, role: ClickHouseRole)
 
 impl FileId {
     /// Every rendered file, in render order.
-    pub const ALL: [FileId; 19] = [
+    pub const ALL: [FileId; 22] = [
         FileId::KafkaServer,
         FileId::KafkaHealthcheck,
         FileId::AdminClient,
@@ -140,6 +143,9 @@ impl FileId {
         FileId::ConnectWorker,
         FileId::SinkConnector,
         FileId::ConnectClickHouseWriter,
+        FileId::ConnectRestJaas,
+        FileId::ConnectRestCredentials,
+        FileId::ConnectHealthcheck,
         FileId::ClickHouseConfig,
         FileId::ClickHouseUsers,
         FileId::ClickHouseHealthcheck,
@@ -157,7 +163,7 @@ impl FileId {
     #[rustfmt::skip]
     pub const fn spec(self) -> FileSpec {
         use FileId::*;
-        use Phase::{ClickHouseAuth, KafkaAuth};
+        use Phase::{Authorization, ClickHouseAuth, KafkaAuth};
         match self {
             KafkaServer => file(self, "kafka/server.properties.j2", "kafka/server.properties", "kafka", true, KafkaAuth),
             KafkaHealthcheck => client(self, "kafka/healthcheck.properties", "kafka", KafkaRole::Admin),
@@ -167,6 +173,9 @@ impl FileId {
             ConnectWorker => file(self, "connect/worker.properties.j2", "connect/worker.properties", "connect", true, KafkaAuth),
             SinkConnector => file(self, "connect/clickhouse-sink.json.j2", "connect/clickhouse-sink.json", "connect", false, KafkaAuth),
             ConnectClickHouseWriter => file(self, "connect/clickhouse-writer.properties.j2", "connect/secrets/clickhouse-writer.properties", "connect", true, ClickHouseAuth),
+            ConnectRestJaas => file(self, "connect/rest-jaas.conf.j2", "connect/rest-jaas.conf", "connect", false, KafkaAuth),
+            ConnectRestCredentials => file(self, "connect/rest-credentials.properties.j2", "connect/rest/credentials.properties", "connect", true, Authorization),
+            ConnectHealthcheck => file(self, "connect/healthcheck.headers.j2", "connect/healthcheck.headers", "connect", true, KafkaAuth),
             ClickHouseConfig => file(self, "clickhouse/config.xml.j2", "clickhouse/config.d/stackctl.xml", "clickhouse", false, KafkaAuth),
             ClickHouseUsers => file(self, "clickhouse/users.xml.j2", "clickhouse/users.d/stackctl-users.xml", "clickhouse", true, ClickHouseAuth),
             ClickHouseHealthcheck => file(self, "clickhouse/healthcheck.headers.j2", "clickhouse/healthcheck.headers", "clickhouse", true, KafkaAuth),
@@ -222,7 +231,7 @@ mod tests {
             by_path(Path::new("clickhouse/schema.sql")).map(|s| s.id),
             Some(FileId::ClickHouseSchema)
         );
-        assert_eq!(template_names().len(), 13);
+        assert_eq!(template_names().len(), 16);
     }
 
     #[test]

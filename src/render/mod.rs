@@ -19,7 +19,7 @@ use serde::Serialize;
 use sha2::{Digest, Sha256};
 
 use crate::secrets::SecretSet;
-use crate::settings::{ClickHouseRole, KafkaRole, Phase, Principal, Settings};
+use crate::settings::{ClickHouseRole, KafkaRole, Phase, Principal, RestApi, Settings};
 
 pub use layout::{FileId, RENDER_DIR};
 pub use templates::{TEMPLATES_DIR, TemplateOrigin, TemplateSet};
@@ -101,6 +101,38 @@ struct ClickHouseLogin {
     user: String,
     password: String,
     sha256: String,
+}
+
+/// A REST login in the forms its files need: plain (Connect's property file, 0400), an HTTP
+/// basic-auth header value, and the digest Quarkus' embedded realm compares against.
+#[derive(Serialize)]
+struct RestLogin {
+    user: String,
+    password: String,
+    /// `Basic base64(user:password)`.
+    basic: String,
+    /// hex SHA-256 of `user:Quarkus:password` (Quarkus embedded users, algorithm digest-sha-256).
+    quarkus_digest: String,
+}
+
+fn rest_login(
+    settings: &Settings,
+    secrets: &SecretSet,
+    api: RestApi,
+) -> Result<RestLogin, RenderError> {
+    use base64::Engine as _;
+    let principal = settings.rest_principal(api);
+    let user = principal.user().to_string();
+    let password = secret_of(secrets, &principal)?;
+    Ok(RestLogin {
+        basic: format!(
+            "Basic {}",
+            base64::engine::general_purpose::STANDARD.encode(format!("{user}:{password}"))
+        ),
+        quarkus_digest: hex::encode(Sha256::digest(format!("{user}:Quarkus:{password}"))),
+        user,
+        password,
+    })
 }
 
 fn secret_of(secrets: &SecretSet, principal: &Principal) -> Result<String, RenderError> {
@@ -208,6 +240,10 @@ pub fn plan(
             schema_registry => Value::from(Serde(kafka_login(settings, secrets, KafkaRole::SchemaRegistry)?)),
             connect => Value::from(Serde(kafka_login(settings, secrets, KafkaRole::Connect)?)),
             app => Value::from(Serde(kafka_login(settings, secrets, KafkaRole::App)?)),
+        },
+        rest => context! {
+            connect => Value::from(Serde(rest_login(settings, secrets, RestApi::Connect)?)),
+            schema_registry => Value::from(Serde(rest_login(settings, secrets, RestApi::SchemaRegistry)?)),
         },
         clickhouse => context! {
             admin => Value::from(Serde(clickhouse_login(settings, secrets, ClickHouseRole::Admin)?)),

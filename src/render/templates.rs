@@ -11,60 +11,31 @@ use super::layout::template_names;
 /// The templates directory, relative to the project root.
 pub const TEMPLATES_DIR: &str = "templates";
 
+/// `(name, source)` of each template, compiled into the binary from templates/.
+macro_rules! embedded {
+    ($($name:literal),* $(,)?) => {
+        &[$(($name, include_str!(concat!("../../templates/", $name)))),*]
+    };
+}
+
 /// The set compiled into the binary, by template name.
-const EMBEDDED: &[(&str, &str)] = &[
-    (
-        "kafka/server.properties.j2",
-        include_str!("../../templates/kafka/server.properties.j2"),
-    ),
-    (
-        "kafka/client.properties.j2",
-        include_str!("../../templates/kafka/client.properties.j2"),
-    ),
-    (
-        "kafka/_sasl_client.j2",
-        include_str!("../../templates/kafka/_sasl_client.j2"),
-    ),
-    (
-        "schema-registry/application.properties.j2",
-        include_str!("../../templates/schema-registry/application.properties.j2"),
-    ),
-    (
-        "connect/worker.properties.j2",
-        include_str!("../../templates/connect/worker.properties.j2"),
-    ),
-    (
-        "connect/clickhouse-sink.json.j2",
-        include_str!("../../templates/connect/clickhouse-sink.json.j2"),
-    ),
-    (
-        "connect/clickhouse-writer.properties.j2",
-        include_str!("../../templates/connect/clickhouse-writer.properties.j2"),
-    ),
-    (
-        "clickhouse/config.xml.j2",
-        include_str!("../../templates/clickhouse/config.xml.j2"),
-    ),
-    (
-        "clickhouse/users.xml.j2",
-        include_str!("../../templates/clickhouse/users.xml.j2"),
-    ),
-    (
-        "clickhouse/healthcheck.headers.j2",
-        include_str!("../../templates/clickhouse/healthcheck.headers.j2"),
-    ),
-    (
-        "clickhouse/schema.sql.j2",
-        include_str!("../../templates/clickhouse/schema.sql.j2"),
-    ),
-    (
-        "clients/kcat.conf.j2",
-        include_str!("../../templates/clients/kcat.conf.j2"),
-    ),
-    (
-        "clients/clickhouse-client.xml.j2",
-        include_str!("../../templates/clients/clickhouse-client.xml.j2"),
-    ),
+const EMBEDDED: &[(&str, &str)] = embedded![
+    "kafka/server.properties.j2",
+    "kafka/client.properties.j2",
+    "kafka/_sasl_client.j2",
+    "schema-registry/application.properties.j2",
+    "connect/worker.properties.j2",
+    "connect/clickhouse-sink.json.j2",
+    "connect/clickhouse-writer.properties.j2",
+    "connect/rest-jaas.conf.j2",
+    "connect/rest-credentials.properties.j2",
+    "connect/healthcheck.headers.j2",
+    "clickhouse/config.xml.j2",
+    "clickhouse/users.xml.j2",
+    "clickhouse/healthcheck.headers.j2",
+    "clickhouse/schema.sql.j2",
+    "clients/kcat.conf.j2",
+    "clients/clickhouse-client.xml.j2",
 ];
 
 /// Which template set a render used.

@@ -95,7 +95,7 @@ pub async fn apply(
         .filter(|s| s.action != Action::Unchanged)
         .map(|s| s.service.clone())
         .collect();
-    let endpoints = Endpoints::new(settings).map_err(|e| midway(e.into()))?;
+    let endpoints = Endpoints::new(settings, &secrets).map_err(|e| midway(e.into()))?;
     let mut proofs = Vec::new();
     for (principal, new) in &rotations {
         let old = store

@@ -160,6 +160,8 @@ mod tests {
         assert_eq!(services_for("clickhouse-writer"), ["clickhouse", "connect"]);
         assert_eq!(services_for("clickhouse-readonly"), ["clickhouse"]);
         assert_eq!(services_for("clickhouse-admin"), ["clickhouse"]);
+        assert_eq!(services_for("connect-rest"), ["connect"]);
+        assert_eq!(services_for("schema-registry-rest"), ["schema-registry"]);
     }
 
     #[test]
@@ -181,7 +183,7 @@ mod tests {
             plan.services,
             ["clickhouse", "kafka", "connect", "schema-registry"]
         );
-        assert_eq!(rotations.len(), 7);
+        assert_eq!(rotations.len(), 9);
         for (p, new) in &rotations {
             assert_ne!(secrets.get(p), Some(new));
             assert_eq!(next.get(p), Some(new));

@@ -8,7 +8,7 @@ use serde::Serialize;
 use crate::clients::kafka::{LoginOutcome, Security};
 use crate::clients::{Endpoints, Login};
 use crate::secrets::Secret;
-use crate::settings::{Phase, Principal};
+use crate::settings::{Phase, Principal, RestApi};
 
 /// The proof for one principal.
 #[derive(Debug, Clone, Serialize)]
@@ -57,6 +57,13 @@ pub async fn prove(
                 ),
             }
         }
+        Principal::Rest { .. } if !phase.enforces_authorization() => Proof {
+            principal: principal.id(),
+            new_accepted: true,
+            old_refused: true,
+            detail: "REST authentication is not enforced before phase 5; nothing to prove".into(),
+        },
+        Principal::Rest { api, .. } => prove_rest(endpoints, principal, *api, new, old).await,
         Principal::ClickHouse { .. } if !phase.enforces_clickhouse_auth() => Proof {
             principal: principal.id(),
             new_accepted: true,
@@ -87,6 +94,58 @@ pub async fn prove(
                 ),
             }
         }
+    }
+}
+
+/// The status of an authenticated GET on `api` as `principal` with `password`.
+async fn rest_status(
+    endpoints: &Endpoints,
+    principal: &Principal,
+    api: RestApi,
+    password: &Secret,
+) -> Result<u16, reqwest::Error> {
+    let login = Some(Login {
+        user: principal.user().to_string(),
+        password: password.clone(),
+    });
+    let timeout = Duration::from_secs(10);
+    match api {
+        RestApi::Connect => {
+            endpoints
+                .connect(timeout)
+                .with_login(login)
+                .status_of("/connectors")
+                .await
+        }
+        RestApi::SchemaRegistry => {
+            endpoints
+                .schema_registry(timeout)
+                .with_login(login)
+                .status_of("/apis/ccompat/v7/subjects")
+                .await
+        }
+    }
+}
+
+/// A REST login: the new one is let in, the old one gets 401.
+async fn prove_rest(
+    endpoints: &Endpoints,
+    principal: &Principal,
+    api: RestApi,
+    new: &Secret,
+    old: &Secret,
+) -> Proof {
+    let new_status = rest_status(endpoints, principal, api, new).await;
+    let old_status = rest_status(endpoints, principal, api, old).await;
+    let word = |r: &Result<u16, reqwest::Error>| match r {
+        Ok(code) => format!("HTTP {code}"),
+        Err(e) => format!("no answer ({e})"),
+    };
+    Proof {
+        principal: principal.id(),
+        new_accepted: matches!(new_status, Ok(200)),
+        old_refused: matches!(old_status, Ok(401)),
+        detail: format!("new: {}; old: {}", word(&new_status), word(&old_status)),
     }
 }
 

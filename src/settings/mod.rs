@@ -7,9 +7,14 @@ use std::path::{Path, PathBuf};
 
 use serde::{Deserialize, Serialize};
 
+mod acl;
 mod phase;
 mod service;
+mod validate;
 
+pub use acl::{
+    AclBinding, CLUSTER_RESOURCE, Grant, KafkaAcls, Operation, PatternType, ResourceType,
+};
 pub use phase::{Capabilities, Phase, UnknownPhase};
 pub use service::ServiceKind;
 
@@ -58,6 +63,11 @@ pub struct Kafka {
     pub listeners: KafkaListeners,
     pub host_port: u16,
     pub principals: KafkaPrincipals,
+    /// The application's consumer groups start with this.
+    pub app_group_prefix: String,
+    /// Each principal's grants (enforced from phase 5).
+    #[serde(default)]
+    pub acls: KafkaAcls,
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -85,6 +95,11 @@ pub struct SchemaRegistry {
     pub port: u16,
     pub host_port: u16,
     pub topics: SchemaRegistryTopics,
+    /// Prefix of the Kafka consumer group the registry reads its journal with (it appends a
+    /// UUID); the registry's group ACL is PREFIXED on it.
+    pub group_prefix: String,
+    /// The login of its REST API (enforced from phase 5).
+    pub rest_user: String,
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -103,6 +118,8 @@ pub struct Connect {
     pub group_id: String,
     pub topics: ConnectTopics,
     pub connector: String,
+    /// The login of its REST API (enforced from phase 5).
+    pub rest_user: String,
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -202,26 +219,50 @@ impl ClickHouseRole {
     ];
 }
 
+/// Which REST API a login is for.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum RestApi {
+    Connect,
+    SchemaRegistry,
+}
+
+impl RestApi {
+    pub const ALL: [RestApi; 2] = [RestApi::Connect, RestApi::SchemaRegistry];
+}
+
 /// A credential the stack needs: one per principal, one secret file each.
 #[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Serialize)]
 #[serde(tag = "system", rename_all = "kebab-case")]
 pub enum Principal {
     Kafka { role: KafkaRole, user: String },
     ClickHouse { role: ClickHouseRole, user: String },
+    Rest { api: RestApi, user: String },
 }
 
 impl Principal {
-    /// Stable identifier used for the secret file and on the command line, e.g. `kafka-admin`.
+    /// Stable identifier used for the secret file and on the command line, e.g. `kafka-admin`,
+    /// `connect-rest`.
     pub fn id(&self) -> String {
         match self {
             Principal::Kafka { user, .. } => format!("kafka-{user}"),
             Principal::ClickHouse { user, .. } => format!("clickhouse-{user}"),
+            Principal::Rest {
+                api: RestApi::Connect,
+                ..
+            } => "connect-rest".into(),
+            Principal::Rest {
+                api: RestApi::SchemaRegistry,
+                ..
+            } => "schema-registry-rest".into(),
         }
     }
 
     pub fn user(&self) -> &str {
         match self {
-            Principal::Kafka { user, .. } | Principal::ClickHouse { user, .. } => user,
+            Principal::Kafka { user, .. }
+            | Principal::ClickHouse { user, .. }
+            | Principal::Rest { user, .. } => user,
         }
     }
 }
@@ -257,7 +298,7 @@ impl Settings {
         Ok(settings)
     }
 
-    /// Every principal, Kafka first, in a stable order.
+    /// Every principal, Kafka first, then ClickHouse, then the REST logins, in a stable order.
     pub fn principals(&self) -> Vec<Principal> {
         KafkaRole::ALL
             .into_iter()
@@ -267,7 +308,19 @@ impl Settings {
                     .into_iter()
                     .map(|role| self.clickhouse_principal(role)),
             )
+            .chain(RestApi::ALL.into_iter().map(|api| self.rest_principal(api)))
             .collect()
+    }
+
+    pub fn rest_principal(&self, api: RestApi) -> Principal {
+        let user = match api {
+            RestApi::Connect => &self.connect.rest_user,
+            RestApi::SchemaRegistry => &self.schema_registry.rest_user,
+        };
+        Principal::Rest {
+            api,
+            user: user.clone(),
+        }
     }
 
     /// The principal with this id (`kafka-admin`, `clickhouse-writer`, …).
@@ -305,149 +358,8 @@ impl Settings {
     /// Whether the ClickHouse server takes SQL-style `<grants>` in users XML (23.1 and later);
     /// older servers get the profile-based equivalent.
     pub fn clickhouse_supports_xml_grants(&self) -> bool {
-        parse_major_minor(&self.clickhouse.version).is_some_and(|v| v >= (23, 1))
+        validate::parse_major_minor(&self.clickhouse.version).is_some_and(|v| v >= (23, 1))
     }
-
-    fn validate(&self, path: &Path) -> Result<(), ConfigError> {
-        let invalid = |setting: &str, problem: String| ConfigError::Invalid {
-            path: path.to_path_buf(),
-            setting: setting.to_string(),
-            problem,
-        };
-        check_identifier(&self.project, "project").map_err(|p| invalid("project", p))?;
-        let names = [
-            ("kafka.principals.admin", &self.kafka.principals.admin),
-            (
-                "kafka.principals.schema_registry",
-                &self.kafka.principals.schema_registry,
-            ),
-            ("kafka.principals.connect", &self.kafka.principals.connect),
-            ("kafka.principals.app", &self.kafka.principals.app),
-            ("clickhouse.users.admin", &self.clickhouse.users.admin),
-            ("clickhouse.users.writer", &self.clickhouse.users.writer),
-            ("clickhouse.users.readonly", &self.clickhouse.users.readonly),
-            ("clickhouse.database", &self.clickhouse.database),
-            ("pipeline.table", &self.pipeline.table),
-        ];
-        for (setting, value) in names {
-            check_identifier(value, setting).map_err(|p| invalid(setting, p))?;
-        }
-        let ids: Vec<String> = self.principals().iter().map(Principal::id).collect();
-        for (i, id) in ids.iter().enumerate() {
-            if ids[..i].contains(id) {
-                return Err(invalid(
-                    "kafka.principals / clickhouse.users",
-                    format!("names `{id}` twice; every principal needs its own name"),
-                ));
-            }
-        }
-        if self.clickhouse.users.admin == "default"
-            || self.clickhouse.users.writer == "default"
-            || self.clickhouse.users.readonly == "default"
-        {
-            return Err(invalid(
-                "clickhouse.users",
-                "must not use `default`: stackctl removes the default user from phase 2".into(),
-            ));
-        }
-        if self.kafka.brokers == 0 {
-            return Err(invalid("kafka.brokers", "must be at least 1".into()));
-        }
-        if self.replication_factor == 0 || self.replication_factor > self.kafka.brokers {
-            return Err(invalid(
-                "replication_factor",
-                format!(
-                    "is {}, but must be between 1 and kafka.brokers ({})",
-                    self.replication_factor, self.kafka.brokers
-                ),
-            ));
-        }
-        if self.pipeline.partitions == 0 {
-            return Err(invalid("pipeline.partitions", "must be at least 1".into()));
-        }
-        let cid = &self.kafka.cluster_id;
-        if cid.len() != 22
-            || !cid
-                .bytes()
-                .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_')
-        {
-            return Err(invalid(
-                "kafka.cluster_id",
-                "must be a 22-character URL-safe base64 UUID (as `kafka-storage random-uuid` prints)"
-                    .into(),
-            ));
-        }
-        if parse_major_minor(&self.clickhouse.version).is_none() {
-            return Err(invalid(
-                "clickhouse.version",
-                format!(
-                    "is `{}`; write MAJOR.MINOR, e.g. \"18.16\"",
-                    self.clickhouse.version
-                ),
-            ));
-        }
-        for name in ServiceKind::ALL.map(ServiceKind::name) {
-            let Some(service) = self.services.get(name) else {
-                return Err(invalid(
-                    "services",
-                    format!("has no entry for `{name}`; every service needs an image"),
-                ));
-            };
-            if service.image.trim().is_empty() {
-                return Err(invalid(
-                    &format!("services.{name}.image"),
-                    "is empty".into(),
-                ));
-            }
-            if service.resources.cpus.is_nan()
-                || service.resources.cpus <= 0.0
-                || service.resources.memory_mb < 128
-            {
-                return Err(invalid(
-                    &format!("services.{name}.resources"),
-                    "needs cpus > 0 and memory_mb >= 128".into(),
-                ));
-            }
-        }
-        if let Some(extra) = self
-            .services
-            .keys()
-            .find(|k| ServiceKind::from_name(k).is_none())
-        {
-            return Err(invalid(
-                "services",
-                format!(
-                    "names an unknown service `{extra}`; known: {}",
-                    ServiceKind::known()
-                ),
-            ));
-        }
-        Ok(())
-    }
-}
-
-/// Names that end up in JAAS option keys, XML element names, SQL and file names: keep them plain.
-fn check_identifier(value: &str, _setting: &str) -> Result<(), String> {
-    let ok = !value.is_empty()
-        && value.len() <= 64
-        && value.starts_with(|c: char| c.is_ascii_lowercase())
-        && value
-            .chars()
-            .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '_');
-    if ok {
-        Ok(())
-    } else {
-        Err(format!(
-            "is `{value}`; use 1-64 characters of a-z, 0-9 and _, starting with a letter"
-        ))
-    }
-}
-
-fn parse_major_minor(version: &str) -> Option<(u32, u32)> {
-    let mut parts = version.split('.');
-    let major = parts.next()?.parse().ok()?;
-    let minor = parts.next()?.parse().ok()?;
-    Some((major, minor))
 }
 
 #[cfg(test)]
@@ -462,7 +374,7 @@ mod tests {
     #[test]
     fn repo_settings_are_valid() {
         let s = Settings::parse(&repo_settings_text(), Path::new("stack.yaml")).expect("valid");
-        assert_eq!(s.principals().len(), 7);
+        assert_eq!(s.principals().len(), 9);
         assert!(!s.clickhouse_supports_xml_grants());
     }
 

@@ -17,6 +17,8 @@ pub enum Phase {
     SecretsHygiene,
     /// No topic auto-creation, explicit topics, resource limits.
     Hardening,
+    /// Least privilege: Kafka ACLs with an authorizer, authenticated REST APIs.
+    Authorization,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -25,14 +27,15 @@ pub struct UnknownPhase(pub u8);
 
 impl Phase {
     /// Every phase, lowest first.
-    pub const ALL: [Phase; 4] = [
+    pub const ALL: [Phase; 5] = [
         Phase::KafkaAuth,
         Phase::ClickHouseAuth,
         Phase::SecretsHygiene,
         Phase::Hardening,
+        Phase::Authorization,
     ];
     /// The highest phase; `up` and `render` default to it.
-    pub const MAX: Phase = Phase::Hardening;
+    pub const MAX: Phase = Phase::Authorization;
 
     /// The number users write (`--phase 2`).
     pub const fn number(self) -> u8 {
@@ -41,6 +44,7 @@ impl Phase {
             Phase::ClickHouseAuth => 2,
             Phase::SecretsHygiene => 3,
             Phase::Hardening => 4,
+            Phase::Authorization => 5,
         }
     }
 
@@ -58,6 +62,7 @@ impl Phase {
             Phase::ClickHouseAuth => "ClickHouse auth",
             Phase::SecretsHygiene => "secrets hygiene",
             Phase::Hardening => "hardening",
+            Phase::Authorization => "authorization",
         }
     }
 
@@ -83,6 +88,13 @@ impl Phase {
         self >= Phase::Hardening
     }
 
+    /// Kafka runs an authorizer (no ACL, no access; super user admin only) and holds exactly the
+    /// declared ACLs; Connect and Schema Registry REST demand their own logins; connectors cannot
+    /// override their client login.
+    pub fn enforces_authorization(self) -> bool {
+        self >= Phase::Authorization
+    }
+
     /// The capabilities templates branch on; they never see the number.
     pub fn capabilities(self) -> Capabilities {
         Capabilities {
@@ -90,6 +102,7 @@ impl Phase {
             secret_hygiene: self.requires_secret_hygiene(),
             explicit_topics: self.explicit_topics(),
             resource_limits: self.limits_resources(),
+            authorization: self.enforces_authorization(),
         }
     }
 }
@@ -101,6 +114,7 @@ pub struct Capabilities {
     pub secret_hygiene: bool,
     pub explicit_topics: bool,
     pub resource_limits: bool,
+    pub authorization: bool,
 }
 
 impl fmt::Display for Phase {
@@ -137,7 +151,7 @@ mod tests {
             assert_eq!(Phase::from_number(p.number()), Ok(p));
         }
         assert_eq!(Phase::from_number(0), Err(UnknownPhase(0)));
-        assert_eq!(Phase::from_number(5), Err(UnknownPhase(5)));
+        assert_eq!(Phase::from_number(6), Err(UnknownPhase(6)));
         assert!(Phase::ALL.windows(2).all(|w| w[0] < w[1]));
         assert_eq!("3".parse::<Phase>(), Ok(Phase::SecretsHygiene));
         assert!("9".parse::<Phase>().is_err());
@@ -152,6 +166,7 @@ mod tests {
                 c.secret_hygiene,
                 c.explicit_topics,
                 c.resource_limits,
+                c.authorization,
             ]
             .iter()
             .filter(|b| **b)
@@ -159,6 +174,6 @@ mod tests {
         };
         assert_eq!(on(Phase::KafkaAuth), 0);
         assert!(Phase::ALL.windows(2).all(|w| on(w[0]) <= on(w[1])));
-        assert_eq!(on(Phase::MAX), 4);
+        assert_eq!(on(Phase::MAX), 5);
     }
 }

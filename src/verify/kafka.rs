@@ -106,17 +106,20 @@ pub fn checks() -> Vec<Check> {
                 return fail(format!("producing to {topic} as {} failed: {e}", app.user));
             }
             let needle = format!("\"run_id\":\"{marker}\"");
-            match k.consume_matching(&app, &topic, &format!("stackctl-verify-{}", ctx.run_id), 3, move |v| v.contains(&needle), Duration::from_secs(20)).await {
+            match k.consume_matching(&app, &topic, &format!("{}verify-{}", ctx.settings.kafka.app_group_prefix, ctx.run_id), 3, move |v| v.contains(&needle), Duration::from_secs(20)).await {
                 Ok(3) => pass(format!("3 records produced and consumed back on {topic} as {}", app.user)),
                 Ok(n) => fail(format!("consumed {n} of 3 records back from {topic}")),
                 Err(e) => fail(format!("consuming from {topic}: {e}")),
             }
         }),
         check!("kafka.unknown-topic.refused", "kafka", from Hardening, Negative, 15, "producing to an unknown topic fails (no auto-creation)", |ctx| {
-            let Some(app) = login(ctx, KafkaRole::App) else { return fail("no secret for app") };
+            // As admin, who may create topics and see every name: the only reason left for a
+            // refusal is that the broker does not auto-create (another principal would be refused
+            // by authorization first, from phase 5).
+            let Some(admin) = login(ctx, KafkaRole::Admin) else { return fail("no secret for admin") };
             // A name no earlier run can have created.
             let topic = format!("stackctl-verify-unknown-{}", ctx.run_id);
-            match kafka(ctx).produce(&app, &topic, &["x".to_string()], Duration::from_secs(6)).await {
+            match kafka(ctx).produce(&admin, &topic, &["x".to_string()], Duration::from_secs(6)).await {
                 Err(e) if e.contains("Unknown topic") || e.contains("UnknownTopic") => pass(format!("refused: {e}")),
                 Err(e) => fail(format!("failed, but not with unknown-topic: {e}")),
                 Ok(()) => {

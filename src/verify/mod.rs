@@ -3,6 +3,7 @@
 //! negative check passes only on the expected refusal (an error code, a SASL failure), never on a
 //! timeout or a refused connection.
 
+mod authz;
 mod clickhouse;
 mod connect;
 mod hygiene;
@@ -79,7 +80,7 @@ impl Context {
         Ok(Context {
             root: root.to_path_buf(),
             redactor: Redactor::new(&secrets),
-            endpoints: Endpoints::new(&settings)?,
+            endpoints: Endpoints::new(&settings, &secrets)?,
             settings,
             secrets,
             phase,
@@ -119,6 +120,7 @@ pub fn catalogue() -> Vec<Check> {
     all.extend(clickhouse::checks());
     all.extend(pipeline::checks());
     all.extend(hygiene::checks());
+    all.extend(authz::checks());
     all
 }
 

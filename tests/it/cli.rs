@@ -7,7 +7,7 @@ use predicates::prelude::*;
 
 use crate::Project;
 
-const PRINCIPALS: [&str; 7] = [
+const PRINCIPALS: [&str; 9] = [
     "kafka-admin",
     "kafka-schema_registry",
     "kafka-connect",
@@ -15,6 +15,8 @@ const PRINCIPALS: [&str; 7] = [
     "clickhouse-admin",
     "clickhouse-writer",
     "clickhouse-readonly",
+    "connect-rest",
+    "schema-registry-rest",
 ];
 
 fn secret_path(p: &Project, id: &str) -> std::path::PathBuf {
@@ -81,13 +83,13 @@ fn init_secrets_creates_private_files_and_prints_no_value() {
         assert_eq!(value.trim_end().len(), 40, "{id}");
     }
     let stdout = String::from_utf8_lossy(&out.stdout);
-    assert_eq!(stdout.matches("created").count(), 7, "{stdout}");
+    assert_eq!(stdout.matches("created").count(), 9, "{stdout}");
     assert_no_secret_in(&p, &out);
     // Every value is distinct.
     let mut values = all_secret_values(&p);
     values.sort();
     values.dedup();
-    assert_eq!(values.len(), 7);
+    assert_eq!(values.len(), 9);
 }
 
 /// Bytes and mtime of every secret file.
@@ -115,7 +117,7 @@ fn init_secrets_twice_keeps_files_byte_identical_with_same_mtime() {
     assert!(out.status.success());
     assert_eq!(
         String::from_utf8_lossy(&out.stdout).matches("kept").count(),
-        7
+        9
     );
     let after = file_states(&p);
     assert_eq!(before, after);
@@ -226,7 +228,7 @@ fn concurrent_init_secrets_runs_do_not_corrupt_anything() {
             .matches("created")
             .count();
     }
-    assert_eq!(created, 7, "each secret is created exactly once");
+    assert_eq!(created, 9, "each secret is created exactly once");
     for id in PRINCIPALS {
         let value = fs::read_to_string(secret_path(&p, id)).expect("read");
         assert_eq!(value.len(), 41, "{id}: one 40-character line");
@@ -404,10 +406,10 @@ fn missing_settings_file_names_the_file_and_the_fix() {
 fn invalid_phase_is_a_usage_error() {
     let p = Project::new();
     p.cmd()
-        .args(["render", "--phase", "5"])
+        .args(["render", "--phase", "6"])
         .assert()
         .code(2)
-        .stderr(predicate::str::contains("5 is not in 1..=4"));
+        .stderr(predicate::str::contains("6 is not in 1..=5"));
 }
 
 #[test]
@@ -479,5 +481,5 @@ fn verify_lists_its_checks() {
         .expect("run");
     assert!(out.status.success());
     let checks: serde_json::Value = serde_json::from_slice(&out.stdout).expect("json");
-    assert_eq!(checks.as_array().expect("array").len(), 33);
+    assert_eq!(checks.as_array().expect("array").len(), 49);
 }

@@ -16,7 +16,9 @@ use stackctl::orchestrate::{self, UpInput};
 use stackctl::progress::Progress;
 use stackctl::render::{self, FileId, RenderPlan, TemplateSet};
 use stackctl::secrets::{FileStore, Redactor, SecretSource};
-use stackctl::settings::{ClickHouseRole, KafkaRole, Phase, Settings};
+use stackctl::settings::{
+    AclBinding, ClickHouseRole, KafkaRole, Operation, PatternType, Phase, ResourceType, Settings,
+};
 
 use crate::{Project, repo_root};
 
@@ -145,7 +147,8 @@ fn e2e_stack_up_verify_breaks_and_down() {
     let build = run(&p, &["images", "build"]);
     assert!(build.status.success(), "images build failed");
 
-    let up = run(&p, &["up", "--phase", "4", "--format", "json"]);
+    // The default phase: the highest (5, authorization).
+    let up = run(&p, &["up", "--format", "json"]);
     assert!(up.status.success(), "up failed");
     let report: serde_json::Value = serde_json::from_slice(&up.stdout).expect("up JSON");
     assert_eq!(report["services"].as_array().expect("services").len(), 4);
@@ -188,11 +191,11 @@ fn e2e_stack_up_verify_breaks_and_down() {
         .load(&settings.principals())
         .expect("secrets");
     let redactor = Redactor::new(&secrets);
-    let stack = compose::load(p.path(), &settings, Phase::Hardening).expect("compose");
+    let stack = compose::load(p.path(), &settings, Phase::MAX).expect("compose");
     let engine = rt.block_on(Engine::connect()).expect("engine");
-    let endpoints = Endpoints::new(&settings).expect("endpoints");
+    let endpoints = Endpoints::new(&settings, &secrets).expect("endpoints");
     let templates = TemplateSet::load(p.path()).expect("templates");
-    let good = render::plan(&settings, &secrets, Phase::Hardening, &templates).expect("plan");
+    let good = render::plan(&settings, &secrets, Phase::MAX, &templates).expect("plan");
     let cas = CaCertificates::none();
     // Recreates one service from a (broken) plan, as `up` would but without its checks.
     let recreate = |service: &compose::Service, plan: &RenderPlan| {
@@ -212,7 +215,7 @@ fn e2e_stack_up_verify_breaks_and_down() {
         .expect("recreate broken service");
     };
     let restore = || {
-        let up = run(&p, &["up", "--phase", "4"]);
+        let up = run(&p, &["up"]);
         assert!(up.status.success(), "restoring up failed");
     };
 
@@ -277,6 +280,80 @@ fn e2e_stack_up_verify_breaks_and_down() {
     recreate(stack.service("kafka").expect("kafka"), &leaky_listener);
     let broken = run(&p, &["verify", "--format", "json"]);
     assert_eq!(failed(&broken), set(&["kafka.listeners.sasl-only"]));
+    restore();
+
+    // Break 4 (phase 5): an undeclared ACL lets app read Connect's offsets. `up` removes it.
+    let kafka_admin = Login::kafka(&settings, &secrets, KafkaRole::Admin).expect("kafka admin");
+    let extra = AclBinding {
+        principal: "User:app".into(),
+        resource: ResourceType::Topic,
+        name: settings.connect.topics.offsets.clone(),
+        pattern: PatternType::Literal,
+        operation: Operation::Read,
+        host: "*".into(),
+        allow: true,
+    };
+    rt.block_on(
+        endpoints
+            .kafka()
+            .create_acls(&kafka_admin, std::slice::from_ref(&extra)),
+    )
+    .expect("add an undeclared ACL");
+    let broken = run(&p, &["verify", "--format", "json"]);
+    assert_eq!(
+        failed(&broken),
+        set(&[
+            "authz.acls-as-declared",
+            "authz.app.refuse-read-connect-internal"
+        ])
+    );
+    let up = run(&p, &["up", "--format", "json"]);
+    assert!(up.status.success(), "restoring up failed");
+    let report: serde_json::Value = serde_json::from_slice(&up.stdout).expect("up JSON");
+    assert!(
+        report["steps"].as_array().expect("steps").iter().any(|s| s
+            .as_str()
+            .is_some_and(|s| s.contains(
+                "removed undeclared ACL (drift): User:app ALLOW Read on Topic:connect-offsets"
+            ))),
+        "{report}"
+    );
+
+    // Break 5: Connect's REST API without its login.
+    let open_rest = edit(
+        &good,
+        FileId::ConnectWorker,
+        "rest.extension.classes=org.apache.kafka.connect.rest.basic.auth.extension.BasicAuthSecurityRestExtension\n",
+        "",
+    );
+    recreate(stack.service("connect").expect("connect"), &open_rest);
+    let broken = run(&p, &["verify", "--format", "json"]);
+    assert_eq!(
+        failed(&broken),
+        set(&[
+            "authz.connect-rest.refuse-anonymous",
+            "authz.connect-rest.refuse-wrong-password"
+        ])
+    );
+    restore();
+
+    // Break 6: the broker lets everyone at resources that have no ACL.
+    let everyone = edit(
+        &good,
+        FileId::KafkaServer,
+        "allow.everyone.if.no.acl.found=false\n",
+        "allow.everyone.if.no.acl.found=true\n",
+    );
+    recreate(stack.service("kafka").expect("kafka"), &everyone);
+    let broken = run(&p, &["verify", "--format", "json"]);
+    assert_eq!(
+        failed(&broken),
+        set(&[
+            "authz.broker-authorizer",
+            "authz.app.refuse-create-topic",
+            "authz.app.refuse-delete-topic"
+        ])
+    );
     restore();
 
     // Restored: green again.
@@ -416,7 +493,10 @@ fn everyday_tools_work_with_the_rendered_configs(p: &Project) {
             String::from_utf8_lossy(&out.stderr)
         );
         assert!(stdout.contains("1 brokers:"), "{stdout}");
-        assert!(stdout.contains("topic \"events\""), "{stdout}");
+        // Each principal sees the topics its ACLs let it describe; admin sees them all.
+        if c["principal"] == "kafka-admin" {
+            assert!(stdout.contains("topic \"events\""), "{stdout}");
+        }
     }
     for c in &clickhouse {
         let out = std::process::Command::new("clickhouse-client")

@@ -41,6 +41,11 @@ fn phase_4_snapshot() {
 }
 
 #[test]
+fn phase_5_snapshot() {
+    insta::assert_snapshot!("phase-5", render_phase(5));
+}
+
+#[test]
 fn rendering_is_deterministic() {
     assert_eq!(render_phase(4), render_phase(4));
 }

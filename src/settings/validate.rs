@@ -1,0 +1,153 @@
+//! Validation of the settings: what serde cannot say (names, ranges, cross-references).
+
+use std::path::Path;
+
+use super::{ConfigError, Principal, ServiceKind, Settings};
+
+impl Settings {
+    pub(super) fn validate(&self, path: &Path) -> Result<(), ConfigError> {
+        let invalid = |setting: &str, problem: String| ConfigError::Invalid {
+            path: path.to_path_buf(),
+            setting: setting.to_string(),
+            problem,
+        };
+        if let Some((setting, problem)) = self.acl_problems() {
+            return Err(invalid(&setting, problem));
+        }
+        check_identifier(&self.project, "project").map_err(|p| invalid("project", p))?;
+        let names = [
+            ("kafka.principals.admin", &self.kafka.principals.admin),
+            (
+                "kafka.principals.schema_registry",
+                &self.kafka.principals.schema_registry,
+            ),
+            ("kafka.principals.connect", &self.kafka.principals.connect),
+            ("kafka.principals.app", &self.kafka.principals.app),
+            ("clickhouse.users.admin", &self.clickhouse.users.admin),
+            ("clickhouse.users.writer", &self.clickhouse.users.writer),
+            ("clickhouse.users.readonly", &self.clickhouse.users.readonly),
+            ("clickhouse.database", &self.clickhouse.database),
+            ("pipeline.table", &self.pipeline.table),
+            ("connect.rest_user", &self.connect.rest_user),
+            ("schema_registry.rest_user", &self.schema_registry.rest_user),
+        ];
+        for (setting, value) in names {
+            check_identifier(value, setting).map_err(|p| invalid(setting, p))?;
+        }
+        let ids: Vec<String> = self.principals().iter().map(Principal::id).collect();
+        for (i, id) in ids.iter().enumerate() {
+            if ids[..i].contains(id) {
+                return Err(invalid(
+                    "kafka.principals / clickhouse.users",
+                    format!("names `{id}` twice; every principal needs its own name"),
+                ));
+            }
+        }
+        if self.clickhouse.users.admin == "default"
+            || self.clickhouse.users.writer == "default"
+            || self.clickhouse.users.readonly == "default"
+        {
+            return Err(invalid(
+                "clickhouse.users",
+                "must not use `default`: stackctl removes the default user from phase 2".into(),
+            ));
+        }
+        if self.kafka.brokers == 0 {
+            return Err(invalid("kafka.brokers", "must be at least 1".into()));
+        }
+        if self.replication_factor == 0 || self.replication_factor > self.kafka.brokers {
+            return Err(invalid(
+                "replication_factor",
+                format!(
+                    "is {}, but must be between 1 and kafka.brokers ({})",
+                    self.replication_factor, self.kafka.brokers
+                ),
+            ));
+        }
+        if self.pipeline.partitions == 0 {
+            return Err(invalid("pipeline.partitions", "must be at least 1".into()));
+        }
+        let cid = &self.kafka.cluster_id;
+        if cid.len() != 22
+            || !cid
+                .bytes()
+                .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_')
+        {
+            return Err(invalid(
+                "kafka.cluster_id",
+                "must be a 22-character URL-safe base64 UUID (as `kafka-storage random-uuid` prints)"
+                    .into(),
+            ));
+        }
+        if parse_major_minor(&self.clickhouse.version).is_none() {
+            return Err(invalid(
+                "clickhouse.version",
+                format!(
+                    "is `{}`; write MAJOR.MINOR, e.g. \"18.16\"",
+                    self.clickhouse.version
+                ),
+            ));
+        }
+        for name in ServiceKind::ALL.map(ServiceKind::name) {
+            let Some(service) = self.services.get(name) else {
+                return Err(invalid(
+                    "services",
+                    format!("has no entry for `{name}`; every service needs an image"),
+                ));
+            };
+            if service.image.trim().is_empty() {
+                return Err(invalid(
+                    &format!("services.{name}.image"),
+                    "is empty".into(),
+                ));
+            }
+            if service.resources.cpus.is_nan()
+                || service.resources.cpus <= 0.0
+                || service.resources.memory_mb < 128
+            {
+                return Err(invalid(
+                    &format!("services.{name}.resources"),
+                    "needs cpus > 0 and memory_mb >= 128".into(),
+                ));
+            }
+        }
+        if let Some(extra) = self
+            .services
+            .keys()
+            .find(|k| ServiceKind::from_name(k).is_none())
+        {
+            return Err(invalid(
+                "services",
+                format!(
+                    "names an unknown service `{extra}`; known: {}",
+                    ServiceKind::known()
+                ),
+            ));
+        }
+        Ok(())
+    }
+}
+
+/// Names that end up in JAAS option keys, XML element names, SQL and file names: keep them plain.
+fn check_identifier(value: &str, _setting: &str) -> Result<(), String> {
+    let ok = !value.is_empty()
+        && value.len() <= 64
+        && value.starts_with(|c: char| c.is_ascii_lowercase())
+        && value
+            .chars()
+            .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '_');
+    if ok {
+        Ok(())
+    } else {
+        Err(format!(
+            "is `{value}`; use 1-64 characters of a-z, 0-9 and _, starting with a letter"
+        ))
+    }
+}
+
+pub(super) fn parse_major_minor(version: &str) -> Option<(u32, u32)> {
+    let mut parts = version.split('.');
+    let major = parts.next()?.parse().ok()?;
+    let minor = parts.next()?.parse().ok()?;
+    Some((major, minor))
+}

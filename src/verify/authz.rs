@@ -1,0 +1,374 @@
+//! Authorization (required from phase 5): each principal is refused outside its grants with the
+//! broker's own authorization error, the broker holds exactly the declared ACLs, and the REST APIs
+//! of Connect and Schema Registry refuse missing and wrong logins (401) and login overrides.
+//! Below phase 5 nothing is enforced, so these checks do not probe (a probe could then succeed,
+//! e.g. join the sink's group) and report a warning.
+
+use std::collections::BTreeSet;
+use std::time::Duration;
+
+use rdkafka::error::RDKafkaErrorCode::{
+    self, ClusterAuthorizationFailed, GroupAuthorizationFailed, TopicAuthorizationFailed,
+};
+
+use super::{Check, Context, Outcome, check, fail, pass};
+use crate::clients::Login;
+use crate::clients::authz::Access;
+use crate::secrets::Secret;
+use crate::settings::{AclBinding, KafkaRole, RestApi, ServiceKind};
+
+fn enforced(ctx: &Context) -> Result<(), Outcome> {
+    if ctx.phase.enforces_authorization() {
+        Ok(())
+    } else {
+        Err(fail(format!(
+            "not enforced at phase {}: no authorizer runs and the REST APIs are open (not probed)",
+            ctx.phase
+        )))
+    }
+}
+
+fn login(ctx: &Context, role: KafkaRole) -> Result<Login, Outcome> {
+    Login::kafka(&ctx.settings, &ctx.secrets, role)
+        .ok_or_else(|| fail(format!("no secret loaded for the {role:?} principal")))
+}
+
+/// Passes only on one of `codes`, the broker's authorization errors.
+fn refused(what: &str, access: Access, codes: &[RDKafkaErrorCode]) -> Outcome {
+    match access {
+        Access::Refused(code) if codes.contains(&code) => {
+            pass(format!("{what}: refused with {code:?}"))
+        }
+        Access::Refused(code) => fail(format!(
+            "{what}: failed with {code:?}, not with {codes:?}: that is no proof of authorization"
+        )),
+        Access::Allowed => fail(format!(
+            "{what}: ALLOWED, but must be refused; check the ACLs in configs/stack.yaml (and `stackctl verify --only authz.acls-as-declared`)"
+        )),
+        Access::Inconclusive(why) => fail(format!(
+            "{what}: no verdict ({why}); a timeout proves nothing"
+        )),
+    }
+}
+
+/// A consumer group `role` may use (only assigned, never joined, by the read probe).
+fn own_group(ctx: &Context, role: KafkaRole) -> String {
+    let s = &ctx.settings;
+    match role {
+        KafkaRole::App | KafkaRole::Admin => {
+            format!("{}verify-{}", s.kafka.app_group_prefix, ctx.run_id)
+        }
+        KafkaRole::SchemaRegistry => {
+            format!("{}verify-{}", s.schema_registry.group_prefix, ctx.run_id)
+        }
+        KafkaRole::Connect => format!("connect-{}", s.connect.connector),
+    }
+}
+
+async fn read_as(ctx: &Context, role: KafkaRole, topic: &str) -> Outcome {
+    let l = match enforced(ctx).and_then(|_| login(ctx, role)) {
+        Ok(l) => l,
+        Err(o) => return o,
+    };
+    let access = ctx
+        .endpoints
+        .kafka()
+        .probe_read(&l, topic, &own_group(ctx, role))
+        .await;
+    refused(
+        &format!("{} reading {topic}", l.user),
+        access,
+        &[TopicAuthorizationFailed],
+    )
+}
+
+async fn produce_as(ctx: &Context, role: KafkaRole, topic: &str) -> Outcome {
+    let l = match enforced(ctx).and_then(|_| login(ctx, role)) {
+        Ok(l) => l,
+        Err(o) => return o,
+    };
+    let access = ctx.endpoints.kafka().probe_produce(&l, topic).await;
+    refused(
+        &format!("{} producing to {topic}", l.user),
+        access,
+        &[TopicAuthorizationFailed],
+    )
+}
+
+async fn create_topic_as_app(ctx: &Context) -> Outcome {
+    let (app, admin) = match enforced(ctx)
+        .and_then(|_| Ok((login(ctx, KafkaRole::App)?, login(ctx, KafkaRole::Admin)?)))
+    {
+        Ok(l) => l,
+        Err(o) => return o,
+    };
+    let name = format!("stackctl-verify-create-{}", ctx.run_id);
+    let kafka = ctx.endpoints.kafka();
+    let access = kafka.probe_create_topic(&app, &name).await;
+    if access == Access::Allowed {
+        let _ = kafka.delete_topics(&admin, &[name.as_str()]).await;
+    }
+    refused(
+        &format!("{} creating topic {name}", app.user),
+        access,
+        &[TopicAuthorizationFailed, ClusterAuthorizationFailed],
+    )
+}
+
+async fn delete_topic_as_app(ctx: &Context) -> Outcome {
+    let (app, admin) = match enforced(ctx)
+        .and_then(|_| Ok((login(ctx, KafkaRole::App)?, login(ctx, KafkaRole::Admin)?)))
+    {
+        Ok(l) => l,
+        Err(o) => return o,
+    };
+    // A topic made for the probe, so a wrongly allowed delete destroys nothing of value.
+    let name = format!("stackctl-verify-delete-{}", ctx.run_id);
+    let kafka = ctx.endpoints.kafka();
+    match kafka.probe_create_topic(&admin, &name).await {
+        Access::Allowed => {}
+        other => {
+            return fail(format!(
+                "admin could not create the probe topic {name}: {other:?}"
+            ));
+        }
+    }
+    let access = kafka.probe_delete_topic(&app, &name).await;
+    let _ = kafka.delete_topics(&admin, &[name.as_str()]).await;
+    refused(
+        &format!("{} deleting topic {name}", app.user),
+        access,
+        &[TopicAuthorizationFailed],
+    )
+}
+
+async fn join_foreign_group(ctx: &Context) -> Outcome {
+    let app = match enforced(ctx).and_then(|_| login(ctx, KafkaRole::App)) {
+        Ok(l) => l,
+        Err(o) => return o,
+    };
+    let group = format!("connect-{}", ctx.settings.connect.connector);
+    let topic = &ctx.settings.pipeline.topic;
+    let access = ctx.endpoints.kafka().probe_join(&app, topic, &group).await;
+    refused(
+        &format!("{} joining group {group} (the sink's)", app.user),
+        access,
+        &[GroupAuthorizationFailed],
+    )
+}
+
+/// The broker's ACLs equal the declared set: anything more (or less) is named.
+async fn acls_as_declared(ctx: &Context) -> Outcome {
+    let admin = match enforced(ctx).and_then(|_| login(ctx, KafkaRole::Admin)) {
+        Ok(l) => l,
+        Err(o) => return o,
+    };
+    let held: BTreeSet<AclBinding> = match ctx.endpoints.kafka().acls(&admin).await {
+        Ok(acls) => acls.into_iter().collect(),
+        Err(e) => return fail(format!("DescribeAcls as {}: {e}", admin.user)),
+    };
+    let declared = ctx.settings.declared_acls();
+    let extra: Vec<String> = held
+        .difference(&declared)
+        .map(ToString::to_string)
+        .collect();
+    let missing: Vec<String> = declared
+        .difference(&held)
+        .map(ToString::to_string)
+        .collect();
+    if extra.is_empty() && missing.is_empty() {
+        pass(format!(
+            "the broker holds exactly the {} declared bindings",
+            declared.len()
+        ))
+    } else {
+        fail(format!(
+            "undeclared: [{}]; missing: [{}]; `stackctl up` restores the declared set (configs/stack.yaml kafka.acls)",
+            extra.join("; "),
+            missing.join("; ")
+        ))
+    }
+}
+
+/// The broker's own server.properties, copied out of its container: the authorizer runs, a
+/// resource without ACLs is closed, and the super users are exactly the admin principal.
+async fn broker_authorizer(ctx: &Context) -> Outcome {
+    if let Err(o) = enforced(ctx) {
+        return o;
+    }
+    const FILE: &str = "/etc/kafka/server.properties";
+    let containers = match ctx.engine.project_containers(&ctx.settings.project).await {
+        Ok(c) => c,
+        Err(e) => return fail(e.to_string()),
+    };
+    let Some(kafka) = containers
+        .iter()
+        .find(|c| c.service == ServiceKind::Kafka.name())
+    else {
+        return fail("no kafka container");
+    };
+    let props = match ctx.engine.read_file(&kafka.id, FILE).await {
+        Ok(bytes) => match java_properties::read(bytes.as_slice()) {
+            Ok(p) => p,
+            Err(e) => {
+                return fail(format!(
+                    "{FILE} in {}: not a properties file ({e})",
+                    kafka.name
+                ));
+            }
+        },
+        Err(e) => return fail(format!("copying {FILE} out of {}: {e}", kafka.name)),
+    };
+    let get = |k: &str| props.get(k).map(|v| v.trim().to_string());
+    let admin = format!("User:{}", ctx.settings.kafka.principals.admin);
+    let mut wrong = Vec::new();
+    if get("authorizer.class.name").as_deref()
+        != Some("org.apache.kafka.metadata.authorizer.StandardAuthorizer")
+    {
+        wrong.push(format!(
+            "authorizer.class.name is {:?}, not StandardAuthorizer",
+            get("authorizer.class.name")
+        ));
+    }
+    // Absent means false, Kafka's default.
+    if get("allow.everyone.if.no.acl.found").is_some_and(|v| !v.eq_ignore_ascii_case("false")) {
+        wrong.push(
+            "allow.everyone.if.no.acl.found is true: every resource without an ACL is open".into(),
+        );
+    }
+    let supers: BTreeSet<String> = get("super.users")
+        .unwrap_or_default()
+        .split(';')
+        .map(|s| s.trim().to_string())
+        .filter(|s| !s.is_empty())
+        .collect();
+    if supers != BTreeSet::from([admin.clone()]) {
+        wrong.push(format!(
+            "super.users is {supers:?}, must be exactly {admin}"
+        ));
+    }
+    if wrong.is_empty() {
+        pass(format!(
+            "{FILE} in {}: StandardAuthorizer, no access without an ACL, super user {admin} only",
+            kafka.name
+        ))
+    } else {
+        fail(format!(
+            "{FILE} in {}: {} (templates/kafka/server.properties.j2)",
+            kafka.name,
+            wrong.join("; ")
+        ))
+    }
+}
+
+/// The status of a GET on a REST API with `login` (None: anonymous), passing only on 401.
+async fn rest_refuses(ctx: &Context, api: RestApi, login: Option<Login>, what: &str) -> Outcome {
+    if let Err(o) = enforced(ctx) {
+        return o;
+    }
+    let timeout = Duration::from_secs(10);
+    let (status, path) = match api {
+        RestApi::Connect => (
+            ctx.endpoints
+                .connect(timeout)
+                .with_login(login)
+                .status_of("/connectors")
+                .await,
+            "/connectors",
+        ),
+        RestApi::SchemaRegistry => (
+            ctx.endpoints
+                .schema_registry(timeout)
+                .with_login(login)
+                .status_of("/apis/ccompat/v7/subjects")
+                .await,
+            "/apis/ccompat/v7/subjects",
+        ),
+    };
+    match status {
+        Ok(401) => pass(format!("{what}: GET {path} → 401")),
+        Ok(code) => fail(format!("{what}: GET {path} → {code}, must be 401")),
+        Err(e) => fail(format!(
+            "{what}: no answer ({e}); a refused connection proves nothing"
+        )),
+    }
+}
+
+fn wrong_login(ctx: &Context, api: RestApi) -> Option<Login> {
+    Some(Login {
+        user: ctx.settings.rest_principal(api).user().to_string(),
+        password: Secret::new(format!("wrong-{}", ctx.run_id)),
+    })
+}
+
+/// A connector that tries to log in as someone else is rejected by the override policy.
+async fn login_override_refused(ctx: &Context) -> Outcome {
+    if let Err(o) = enforced(ctx) {
+        return o;
+    }
+    let rest = ctx.endpoints.connect(Duration::from_secs(15));
+    let name = format!("stackctl-verify-override-{}", ctx.run_id);
+    let config = serde_json::json!({
+        "connector.class": "org.apache.camel.kafkaconnector.CamelSinkConnector",
+        "tasks.max": "1",
+        "topics": format!("stackctl-verify-none-{}", ctx.run_id),
+        "camel.sink.url": "log:stackctl-verify",
+        "consumer.override.sasl.jaas.config": "org.apache.kafka.common.security.plain.PlainLoginModule required username=\"admin\" password=\"guess\";",
+    });
+    match rest.put_config(&name, &config).await {
+        Ok((400, body)) if body.contains("sasl.jaas.config") => pass(format!(
+            "PUT /connectors/{name}/config with consumer.override.sasl.jaas.config → 400 (override policy)"
+        )),
+        Ok((code, body)) => {
+            if (200..300).contains(&code) {
+                let _ = rest.delete(&name).await;
+            }
+            fail(format!(
+                "a connector overriding its login got HTTP {code} ({}), must be 400 from the override policy (connector.client.config.override.policy)",
+                ctx.redactor.redact(body.lines().next().unwrap_or(""))
+            ))
+        }
+        Err(e) => fail(format!("no answer from Connect ({e})")),
+    }
+}
+
+pub fn checks() -> Vec<Check> {
+    vec![
+        check!("authz.broker-authorizer", "authz", from Authorization, Negative, 15, "the broker runs StandardAuthorizer, closed without ACLs, admin the only super user", |ctx| broker_authorizer(ctx).await),
+        check!("authz.acls-as-declared", "authz", from Authorization, Negative, 15, "the broker holds exactly the declared ACLs", |ctx| acls_as_declared(ctx).await),
+        check!("authz.app.refuse-read-connect-internal", "authz", from Authorization, Negative, 15, "app cannot read a Connect internal topic", |ctx| {
+            read_as(ctx, KafkaRole::App, &ctx.settings.connect.topics.offsets).await
+        }),
+        check!("authz.app.refuse-produce-connect-internal", "authz", from Authorization, Negative, 15, "app cannot produce to a Connect internal topic", |ctx| {
+            produce_as(ctx, KafkaRole::App, &ctx.settings.connect.topics.status).await
+        }),
+        check!("authz.app.refuse-create-topic", "authz", from Authorization, Negative, 20, "app cannot create a topic", |ctx| create_topic_as_app(ctx).await),
+        check!("authz.app.refuse-delete-topic", "authz", from Authorization, Negative, 25, "app cannot delete a topic", |ctx| delete_topic_as_app(ctx).await),
+        check!("authz.app.refuse-read-schema-journal", "authz", from Authorization, Negative, 15, "app cannot read the schema journal", |ctx| {
+            read_as(ctx, KafkaRole::App, &ctx.settings.schema_registry.topics.journal).await
+        }),
+        check!("authz.app.refuse-foreign-group", "authz", from Authorization, Negative, 15, "app cannot join another principal's group", |ctx| join_foreign_group(ctx).await),
+        check!("authz.connect.refuse-produce-data", "authz", from Authorization, Negative, 15, "connect cannot produce to the data topic", |ctx| {
+            produce_as(ctx, KafkaRole::Connect, &ctx.settings.pipeline.topic).await
+        }),
+        check!("authz.connect.refuse-read-schema-journal", "authz", from Authorization, Negative, 15, "connect cannot read the schema journal", |ctx| {
+            read_as(ctx, KafkaRole::Connect, &ctx.settings.schema_registry.topics.journal).await
+        }),
+        check!("authz.schema-registry.refuse-read-data", "authz", from Authorization, Negative, 15, "schema_registry cannot read the data topic", |ctx| {
+            read_as(ctx, KafkaRole::SchemaRegistry, &ctx.settings.pipeline.topic).await
+        }),
+        check!("authz.connect-rest.refuse-anonymous", "authz", from Authorization, Negative, 10, "Connect REST without credentials → 401", |ctx| {
+            rest_refuses(ctx, RestApi::Connect, None, "no credentials").await
+        }),
+        check!("authz.connect-rest.refuse-wrong-password", "authz", from Authorization, Negative, 10, "Connect REST with a wrong password → 401", |ctx| {
+            rest_refuses(ctx, RestApi::Connect, wrong_login(ctx, RestApi::Connect), "wrong password").await
+        }),
+        check!("authz.connect-rest.refuse-login-override", "authz", from Authorization, Negative, 15, "a connector cannot override its client login", |ctx| login_override_refused(ctx).await),
+        check!("authz.schema-registry-rest.refuse-anonymous", "authz", from Authorization, Negative, 10, "Schema Registry REST without credentials → 401", |ctx| {
+            rest_refuses(ctx, RestApi::SchemaRegistry, None, "no credentials").await
+        }),
+        check!("authz.schema-registry-rest.refuse-wrong-password", "authz", from Authorization, Negative, 10, "Schema Registry REST with a wrong password → 401", |ctx| {
+            rest_refuses(ctx, RestApi::SchemaRegistry, wrong_login(ctx, RestApi::SchemaRegistry), "wrong password").await
+        }),
+    ]
+}
