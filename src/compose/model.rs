@@ -67,6 +67,26 @@ pub struct Principals {
     pub rest: Vec<PrincipalModel>,
 }
 
+/// A path as people write it: `./compose/../images/kafka` → `./images/kafka` (lexically; the
+/// compose file's directory is a real directory, so `dir/..` is the same place).
+fn tidy(path: &std::path::Path) -> String {
+    use std::path::Component;
+    let mut parts: Vec<Component> = Vec::new();
+    for c in path.components() {
+        match (c, parts.last()) {
+            (Component::ParentDir, Some(Component::Normal(_))) => {
+                parts.pop();
+            }
+            _ => parts.push(c),
+        }
+    }
+    parts
+        .iter()
+        .collect::<std::path::PathBuf>()
+        .display()
+        .to_string()
+}
+
 /// The model of `stack` (resolved for its phase) with `settings`.
 pub fn model(settings: &Settings, stack: &Stack) -> Model {
     let services = stack
@@ -75,7 +95,7 @@ pub fn model(settings: &Settings, stack: &Stack) -> Model {
         .map(|s| {
             let service = ServiceModel {
                 image: s.image.clone(),
-                build: s.build_context.as_ref().map(|p| p.display().to_string()),
+                build: s.build_context.as_deref().map(tidy),
                 ports: s
                     .ports
                     .iter()
@@ -145,5 +165,19 @@ pub fn model(settings: &Settings, stack: &Stack) -> Model {
             .collect(),
         services,
         principals,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn recipe_paths_read_as_written() {
+        let tidy = |p: &str| super::tidy(std::path::Path::new(p));
+        assert_eq!(tidy("./compose/../images/kafka"), "./images/kafka");
+        assert_eq!(
+            tidy("/srv/p/compose/../images/kafka"),
+            "/srv/p/images/kafka"
+        );
+        assert_eq!(tidy("../images"), "../images");
     }
 }
