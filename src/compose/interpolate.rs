@@ -60,6 +60,10 @@ pub fn variables(settings: &Settings) -> BTreeMap<String, String> {
         set(&format!("{key}_IMAGE"), service.image.clone());
         set(&format!("{key}_CPUS"), service.resources.cpus.to_string());
         set(
+            &format!("{key}_RESTART"),
+            service.restart.as_str().to_string(),
+        );
+        set(
             &format!("{key}_MEMORY"),
             format!("{}m", service.resources.memory_mb),
         );

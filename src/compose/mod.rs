@@ -15,7 +15,7 @@ pub use interpolate::{RENDERED_VAR, interpolate, rendered_dir_from_compose, vari
 pub use resolve::parse;
 
 use crate::render::FileId;
-use crate::settings::{Phase, Settings};
+use crate::settings::{Phase, RestartPolicy, Settings};
 
 /// Where the compose file lives, relative to the project root.
 pub const COMPOSE_FILE: &str = "compose/docker-compose.yml";
@@ -92,6 +92,8 @@ pub struct Service {
     /// Services that must be healthy before this one starts.
     pub depends_on: Vec<String>,
     pub limits: Option<Limits>,
+    /// None: Docker's default (`no`).
+    pub restart: Option<RestartPolicy>,
     pub networks: Vec<String>,
 }
 

@@ -41,6 +41,8 @@ pub(super) struct RawService {
     #[serde(default)]
     pub(super) deploy: Option<RawDeploy>,
     #[serde(default)]
+    pub(super) restart: Option<String>,
+    #[serde(default)]
     pub(super) networks: Vec<String>,
 }
 

@@ -11,7 +11,7 @@ use super::{
     VolumeMount, interpolate, rendered_dir_from_compose, variables,
 };
 use crate::render::layout;
-use crate::settings::{Phase, Settings};
+use crate::settings::{Phase, RestartPolicy, Settings};
 
 fn invalid(path: &Path, message: impl Into<String>) -> ComposeError {
     ComposeError::Invalid {
@@ -129,6 +129,18 @@ fn resolve_service(
             .transpose()?,
         depends_on: resolve_depends_on(raw, svc, at)?,
         limits,
+        restart: svc
+            .restart
+            .as_deref()
+            .map(|r| {
+                RestartPolicy::parse(r).ok_or_else(|| {
+                    at.error(
+                        "restart",
+                        format!("`{r}` is not one of no, always, unless-stopped, on-failure"),
+                    )
+                })
+            })
+            .transpose()?,
         networks: svc.networks.clone(),
     })
 }

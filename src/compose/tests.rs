@@ -44,6 +44,7 @@ fn phase_decides_mounted_files_and_limits() {
         Some(1024 << 20)
     );
     assert_eq!(kafka.ports[0].host_ip, "127.0.0.1");
+    assert_eq!(kafka.restart, Some(RestartPolicy::UnlessStopped));
     assert_eq!(kafka.files[0].mode, 0o400);
 }
 

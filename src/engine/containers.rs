@@ -4,7 +4,8 @@ use std::collections::HashMap;
 
 use bollard::models::{
     ContainerCreateBody, EndpointSettings, HealthConfig, HealthStatusEnum, HostConfig,
-    NetworkCreateRequest, NetworkingConfig, PortBinding, VolumeCreateRequest,
+    NetworkCreateRequest, NetworkingConfig, PortBinding, RestartPolicy, RestartPolicyNameEnum,
+    VolumeCreateRequest,
 };
 use bollard::query_parameters::{
     CreateContainerOptionsBuilder, ListContainersOptionsBuilder, ListNetworksOptionsBuilder,
@@ -244,6 +245,19 @@ impl Engine {
                 nano_cpus: service.limits.as_ref().map(|l| l.nano_cpus),
                 memory: service.limits.as_ref().map(|l| l.memory_bytes),
                 security_opt: Some(vec!["no-new-privileges:true".into()]),
+                restart_policy: service.restart.map(|r| RestartPolicy {
+                    name: Some(match r {
+                        crate::settings::RestartPolicy::No => RestartPolicyNameEnum::NO,
+                        crate::settings::RestartPolicy::Always => RestartPolicyNameEnum::ALWAYS,
+                        crate::settings::RestartPolicy::UnlessStopped => {
+                            RestartPolicyNameEnum::UNLESS_STOPPED
+                        }
+                        crate::settings::RestartPolicy::OnFailure => {
+                            RestartPolicyNameEnum::ON_FAILURE
+                        }
+                    }),
+                    maximum_retry_count: None,
+                }),
                 ..Default::default()
             }),
             networking_config: endpoints.map(|e| NetworkingConfig {
@@ -315,7 +329,9 @@ impl Engine {
             .await
             .map_err(api("inspect container"))?;
         let state = info.state.unwrap_or_default();
-        if state.running != Some(true) {
+        // A crashed container that its restart policy is bringing back counts as exited: up
+        // explains it at once instead of waiting for a health that may never come.
+        if state.running != Some(true) || state.restarting == Some(true) {
             return Ok(Health::Exited(state.exit_code.unwrap_or(-1)));
         }
         Ok(

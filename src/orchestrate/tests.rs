@@ -334,6 +334,7 @@ fn config_hash_follows_file_contents() {
         healthcheck: None,
         depends_on: Vec::new(),
         limits: None,
+        restart: None,
         networks: Vec::new(),
     };
     let copy = |contents: &'static str| {

@@ -168,6 +168,42 @@ pub struct Service {
     #[serde(default = "default_true")]
     pub build: bool,
     pub resources: Resources,
+    /// What the engine does when the container stops (a crashed service comes back by itself).
+    #[serde(default)]
+    pub restart: RestartPolicy,
+}
+
+/// Docker's restart policies, as Compose spells them.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum RestartPolicy {
+    No,
+    Always,
+    #[default]
+    UnlessStopped,
+    OnFailure,
+}
+
+impl RestartPolicy {
+    pub const ALL: [RestartPolicy; 4] = [
+        RestartPolicy::No,
+        RestartPolicy::Always,
+        RestartPolicy::UnlessStopped,
+        RestartPolicy::OnFailure,
+    ];
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            RestartPolicy::No => "no",
+            RestartPolicy::Always => "always",
+            RestartPolicy::UnlessStopped => "unless-stopped",
+            RestartPolicy::OnFailure => "on-failure",
+        }
+    }
+
+    pub fn parse(text: &str) -> Option<RestartPolicy> {
+        RestartPolicy::ALL.into_iter().find(|p| p.as_str() == text)
+    }
 }
 
 fn default_true() -> bool {
