@@ -36,9 +36,8 @@ pub struct ServiceModel {
     pub ports: Vec<String>,
     /// Resource limits (from the hardening phase on).
     pub limits: Option<LimitsModel>,
-    /// The restart policy: `none` (Docker's `no`; written so that YAML 1.1 readers do not take it
-    /// for false). `up` or `start` brings a stopped container back.
-    pub restart: &'static str,
+    /// The restart policy the container is created with (Docker's names), if any.
+    pub restart: Option<&'static str>,
     pub depends_on: Vec<String>,
     /// Paths inside the container of the rendered files it mounts.
     pub files: Vec<String>,
@@ -105,7 +104,7 @@ pub fn model(settings: &Settings, stack: &Stack) -> Model {
                     cpus: l.nano_cpus as f64 / 1e9,
                     memory_mb: l.memory_bytes / (1024 * 1024),
                 }),
-                restart: "none",
+                restart: s.restart.map(|r| r.as_str()),
                 depends_on: s.depends_on.clone(),
                 files: s.files.iter().map(|f| f.target.clone()).collect(),
                 volumes: s

@@ -190,7 +190,7 @@ fn config_prints_the_resolved_model_without_a_secret() {
         &format!("phase: {}", stackctl::settings::Phase::MAX.number()),
         "image: stackctl/kafka:4.3.1",
         "127.0.0.1:19000->9000",
-        "restart: none",
+        "restart: unless-stopped",
         "id: kafka-schema_registry",
         "role: schema-registry",
         "resource_limits: true",
