@@ -5,7 +5,7 @@ use std::path::{Path, PathBuf};
 
 use anyhow::{Context, Result};
 
-use super::{ExitStatus, Printer, Style, load};
+use super::{ExitStatus, Printer, Style, Table, load};
 use crate::engine::Engine;
 use crate::settings::Phase;
 use crate::state::StateFile;
@@ -29,17 +29,18 @@ pub fn list(printer: &Printer) -> Result<ExitStatus> {
         .iter()
         .map(|c| serde_json::json!({"id": c.id, "group": c.group, "kind": c.kind, "required_from": c.required_from, "bound_seconds": c.bound.as_secs(), "description": c.description}))
         .collect();
-    printer.report(&rows, |_| {
+    printer.report(&rows, |style, out| {
+        let mut table = Table::new().right_align(3);
         for c in &checks {
-            println!(
-                "  {:<36} {:<8} from phase {}  {:>3}s  {}",
-                c.id,
+            table.row([
+                c.id.to_string(),
                 format!("{:?}", c.kind).to_lowercase(),
-                c.required_from,
-                c.bound.as_secs(),
-                c.description
-            );
+                format!("from phase {}", c.required_from),
+                format!("{}s", c.bound.as_secs()),
+                c.description.to_string(),
+            ]);
         }
+        out.write_str(&table.render(style))
     })?;
     Ok(ExitStatus::Success)
 }
@@ -109,7 +110,7 @@ pub async fn verify(
         std::fs::write(path, verify::report::junit(&report))
             .with_context(|| format!("writing the JUnit report {}", path.display()))?;
     }
-    printer.report(&report, |style| print!("{}", table(&report, style)))?;
+    printer.report(&report, |style, out| out.write_str(&table(&report, style)))?;
     Ok(ExitStatus::from_success(report.success()))
 }
 

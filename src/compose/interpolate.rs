@@ -51,6 +51,14 @@ pub fn variables(settings: &Settings) -> BTreeMap<String, String> {
         "CLICKHOUSE_HOST_HTTP_PORT",
         settings.clickhouse.host_http_port.to_string(),
     );
+    set(
+        "CLICKHOUSE_NATIVE_PORT",
+        settings.clickhouse.native_port.to_string(),
+    );
+    set(
+        "CLICKHOUSE_HOST_NATIVE_PORT",
+        settings.clickhouse.host_native_port.to_string(),
+    );
     for (name, service) in &settings.services {
         let key = name.to_ascii_uppercase().replace('-', "_");
         set(&format!("{key}_IMAGE"), service.image.clone());

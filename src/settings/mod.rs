@@ -140,6 +140,8 @@ pub struct ClickHouse {
     pub http_port: u16,
     pub native_port: u16,
     pub host_http_port: u16,
+    /// Native protocol port published on the host's loopback (clickhouse-client).
+    pub host_native_port: u16,
     pub database: String,
     pub users: ClickHouseUsers,
 }
@@ -356,27 +358,18 @@ impl Settings {
     /// Every port the stack publishes on the host: (service, host port, container port). Nothing
     /// else may be published, and each binds [`Settings::publish_address`].
     pub fn published_ports(&self) -> Vec<(ServiceKind, u16, u16)> {
+        let (k, s, c, ch) = (
+            &self.kafka,
+            &self.schema_registry,
+            &self.connect,
+            &self.clickhouse,
+        );
         vec![
-            (
-                ServiceKind::Kafka,
-                self.kafka.host_port,
-                self.kafka.listeners.external,
-            ),
-            (
-                ServiceKind::SchemaRegistry,
-                self.schema_registry.host_port,
-                self.schema_registry.port,
-            ),
-            (
-                ServiceKind::Connect,
-                self.connect.host_port,
-                self.connect.port,
-            ),
-            (
-                ServiceKind::ClickHouse,
-                self.clickhouse.host_http_port,
-                self.clickhouse.http_port,
-            ),
+            (ServiceKind::Kafka, k.host_port, k.listeners.external),
+            (ServiceKind::SchemaRegistry, s.host_port, s.port),
+            (ServiceKind::Connect, c.host_port, c.port),
+            (ServiceKind::ClickHouse, ch.host_http_port, ch.http_port),
+            (ServiceKind::ClickHouse, ch.host_native_port, ch.native_port),
         ]
     }
 

@@ -4,6 +4,7 @@
 mod cli;
 mod e2e;
 mod escaping;
+mod habits;
 mod posture;
 mod render;
 
