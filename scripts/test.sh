@@ -1,8 +1,8 @@
 #!/usr/bin/env bash
 # The project's test command (README, .ci/run). On a fresh Debian machine it installs what the tests
-# need (a JDK for the JVM round-trip tests; Docker engine, iptables and debootstrap for the
-# end-to-end test), then runs formatting, lint, the unit/snapshot/CLI tests and the end-to-end test:
-# images built (layer cache reused), stack up at phase 4, the full verify suite, deliberate breaks
+# need (a JDK for the JVM round-trip tests; Docker engine, iptables and debootstrap, kcat and
+# clickhouse-client for the end-to-end test), then runs formatting, lint, the unit/snapshot/CLI
+# tests and the end-to-end test: images built (layer cache reused), stack up at phase 4, the full verify suite, deliberate breaks
 # that must each fail exactly their check, and down.
 #
 #   STACKCTL_E2E=0 ./scripts/test.sh   # skip the end-to-end test (no Docker needed)
@@ -20,6 +20,12 @@ command -v java >/dev/null 2>&1 || need+=(default-jdk-headless)
 command -v git >/dev/null 2>&1 || need+=(git)
 command -v cc >/dev/null 2>&1 || need+=(build-essential)
 command -v make >/dev/null 2>&1 || need+=(make)
+export STACKCTL_E2E=${STACKCTL_E2E:-1}
+if [ "$STACKCTL_E2E" = 1 ]; then
+  # The end-to-end test runs the everyday clients with the rendered configs.
+  command -v kcat >/dev/null 2>&1 || need+=(kcat)
+  command -v clickhouse-client >/dev/null 2>&1 || need+=(clickhouse-client)
+fi
 if [ ${#need[@]} -gt 0 ]; then
   say "installing ${need[*]}"
   export DEBIAN_FRONTEND=noninteractive
@@ -29,7 +35,6 @@ fi
 cargo fmt --all -- --check
 cargo clippy --all-targets --locked -- -D warnings
 
-export STACKCTL_E2E=${STACKCTL_E2E:-1}
 if [ "$STACKCTL_E2E" = 1 ]; then
   ./scripts/ensure-docker.sh
 fi

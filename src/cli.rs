@@ -24,20 +24,34 @@ stackctl verify         # positive and negative checks; JSON and JUnit for CI\n 
 stackctl down\n\n\
 Exit codes: 0 success; 1 a verification check failed (or status: a service is down); 2 stackctl could \
 not do what was asked (bad settings or secrets, Docker unreachable, usage error); 130 interrupted.",
-    after_help = "Settings: configs/stack.yaml (non-secret). Secrets: secrets/*.password (git-ignored, 0600)."
+    after_help = "Settings: configs/stack.yaml (non-secret). Secrets: secrets/*.password (git-ignored, 0600).\n\
+Environment: STACKCTL_ROOT, STACKCTL_FORMAT and STACKCTL_COLOR set --root, --format and --color (an option \
+on the command line wins); NO_COLOR, CLICOLOR_FORCE and TERM=dumb steer --color auto."
 )]
 pub struct Cli {
     /// Project root holding configs/stack.yaml and secrets/
-    #[arg(long, global = true, default_value = ".", value_name = "DIR")]
+    #[arg(
+        long,
+        global = true,
+        env = "STACKCTL_ROOT",
+        default_value = ".",
+        value_name = "DIR"
+    )]
     pub root: PathBuf,
 
-    /// Output format
-    #[arg(long, global = true, value_enum, default_value_t = Format::Human)]
+    /// Output format of results on stdout. With json, an error is also printed on stdout as
+    /// {"error": {"message": "...", "exit_code": 2}} (the exit code is unchanged)
+    #[arg(long, global = true, env = "STACKCTL_FORMAT", value_enum, default_value_t = Format::Human)]
     pub format: Format,
 
-    /// When to colour human output (auto: only on a terminal, and never when NO_COLOR is set)
-    #[arg(long, global = true, value_enum, default_value_t = ColorChoice::Auto)]
+    /// When to colour human output, per stream (auto: only on a terminal, never with NO_COLOR or
+    /// TERM=dumb, always with CLICOLOR_FORCE)
+    #[arg(long, global = true, env = "STACKCTL_COLOR", value_enum, default_value_t = ColorChoice::Auto)]
     pub color: ColorChoice,
+
+    /// Print no progress on stderr (results, warnings and errors still appear)
+    #[arg(long, short, global = true)]
+    pub quiet: bool,
 
     #[command(subcommand)]
     pub command: Command,
@@ -90,7 +104,7 @@ Phases (cumulative): 1 Kafka SASL/PLAIN everywhere; 2 ClickHouse auth and least 
         out: Option<PathBuf>,
     },
 
-    /// Build, list or inspect the stack's images
+    /// Build or list the stack's images
     #[command(subcommand)]
     Images(ImagesCommand),
 
@@ -104,9 +118,18 @@ Incremental: a container whose definition, image and files are unchanged is kept
 seconds; changing a setting or the phase recreates only the services it touches. Data in volumes survives."
     )]
     Up {
+        /// Only these services and what they depend on (default: all)
+        #[arg(value_name = "SERVICE")]
+        services: Vec<String>,
         /// Security phase (1 Kafka auth, 2 ClickHouse auth, 3 secrets hygiene, 4 hardening)
         #[arg(long, default_value_t = MAX_PHASE, value_parser = clap::value_parser!(u8).range(1..=MAX_PHASE as i64))]
         phase: u8,
+        /// Recreate the containers even when nothing they are made of changed
+        #[arg(long)]
+        force_recreate: bool,
+        /// Never build an image: fail, naming it, when one is missing (pulling is still tried)
+        #[arg(long)]
+        no_build: bool,
         #[command(flatten)]
         build: BuildOptions,
     },
@@ -116,21 +139,90 @@ seconds; changing a setting or the phase recreates only the services it touches.
         /// Also remove the stack's volumes (Kafka and ClickHouse data)
         #[arg(long)]
         volumes: bool,
+        /// Also remove images: `local` = the images of services built from a recipe under images/
+        /// (an image another container still uses is kept and named)
+        #[arg(long, value_enum, value_name = "TYPE")]
+        rmi: Option<RemoveImages>,
+    },
+
+    /// Start the stopped containers of these services (default: all), in dependency order, until healthy
+    Start {
+        #[arg(value_name = "SERVICE")]
+        services: Vec<String>,
+    },
+
+    /// Stop the containers of these services (default: all), dependents first; `start` or `up` resumes them
+    Stop {
+        #[arg(value_name = "SERVICE")]
+        services: Vec<String>,
+    },
+
+    /// Restart the containers of these services (default: all) and wait until healthy
+    Restart {
+        #[arg(value_name = "SERVICE")]
+        services: Vec<String>,
     },
 
     /// Show the stack's services: state, health, phase, ports (exit 1 if one is down or unhealthy)
-    Status,
+    #[command(visible_alias = "ps")]
+    Status {
+        /// Also list the rendered client config files (kcat -F, Java .properties, clickhouse-client)
+        #[arg(long)]
+        clients: bool,
+    },
 
-    /// Print a service's logs with secret values redacted
+    /// Print the resolved model: project, phases and capabilities, services, principals (no secret)
+    #[command(
+        long_about = "Prints what stackctl will run, resolved from configs/stack.yaml and compose/docker-compose.yml \
+for a phase: the project, every phase with its capabilities, each service with its image, recipe, published \
+ports, resource limits, restart policy, dependencies and mounted files, and the principals by name and role. \
+Never a secret: no secret file is read. YAML by default; JSON with --format json."
+    )]
+    Config {
+        /// Resolve the services for this phase (limits apply from phase 4)
+        #[arg(long, default_value_t = MAX_PHASE, value_parser = clap::value_parser!(u8).range(1..=MAX_PHASE as i64))]
+        phase: u8,
+    },
+
+    /// Print services' logs with secret values redacted (all services when none is named)
+    #[command(
+        long_about = "Prints the logs of the named services, or of every service, each line prefixed with \
+`SERVICE | ` when there is more than one (interleaved by time). Secret values are redacted on whole lines. \
+With --format json, one JSON object per line: {\"service\": ..., \"line\": ...} (and \"time\" with --timestamps)."
+    )]
     Logs {
-        /// Service name (kafka, schema-registry, connect, clickhouse)
-        service: String,
+        /// Services (kafka, schema-registry, connect, clickhouse); default: all
+        #[arg(value_name = "SERVICE")]
+        services: Vec<String>,
         /// Keep printing new lines
         #[arg(long, short)]
         follow: bool,
-        /// Number of lines from the end
+        /// Number of lines from the end, per service
         #[arg(long, default_value_t = 200)]
         tail: usize,
+        /// Only lines since this time: RFC 3339 (2024-05-01T10:00:00Z), a Unix timestamp, or a
+        /// duration back from now (90s, 10m, 1h30m, 2d)
+        #[arg(long, value_name = "TIME")]
+        since: Option<String>,
+        /// Prefix each line with its time (RFC 3339, from the engine)
+        #[arg(long, short)]
+        timestamps: bool,
+    },
+
+    /// Run a command in a service's running container; exits with the command's exit code
+    #[command(
+        long_about = "Runs CMD in the service's running container through the Engine API (no TTY, no stdin; for an \
+interactive shell use `docker exec -it`). Its stdout and stderr are printed on stackctl's stdout and stderr with \
+secret values redacted, and stackctl exits with the command's exit code. With --format json: one object \
+{\"service\", \"command\", \"exit_code\", \"stdout\", \"stderr\"}.\n\n\
+Example: stackctl exec kafka -- /opt/kafka/bin/kafka-topics.sh --version"
+    )]
+    Exec {
+        /// Service whose container runs the command
+        service: String,
+        /// The command and its arguments (after --)
+        #[arg(required = true, last = true, value_name = "CMD")]
+        command: Vec<String>,
     },
 
     /// Prove the running stack is secure and works: positive and negative checks, concurrently
@@ -157,6 +249,14 @@ Checks below their required phase report failures as warnings. Exit codes: 0 eve
         /// Also write a JUnit XML report to FILE
         #[arg(long, value_name = "FILE")]
         junit: Option<PathBuf>,
+        /// Also write the observed posture (listeners, principals, super users, ACLs, ClickHouse
+        /// users, published ports, limits, images, rendered-file hashes; no secret) as JSON to FILE
+        #[arg(long, value_name = "FILE")]
+        posture: Option<PathBuf>,
+        /// Compare the live posture with a saved `--posture` record and fail (check
+        /// posture.baseline) on any widening, listing each difference
+        #[arg(long, value_name = "FILE")]
+        baseline: Option<PathBuf>,
         /// List the checks (id, group, kind, required from phase) and exit
         #[arg(long)]
         list: bool,
@@ -216,7 +316,7 @@ a record is lost."
         idle_timeout: u64,
     },
 
-    /// Print a shell completion script
+    /// Print a shell completion script (a script, so --format json is refused)
     Completions {
         /// Shell to generate completions for
         shell: clap_complete::Shell,
@@ -238,8 +338,15 @@ so downloads work behind an intercepting proxy (default: the host's /usr/local/s
         #[command(flatten)]
         build: BuildOptions,
     },
-    /// List the stack's images: tag, present or not, size
+    /// List the stack's images: service, tag, present or not, size, recipe
     List,
+}
+
+/// What `down --rmi` removes.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum RemoveImages {
+    /// The images of services built from a recipe under images/
+    Local,
 }
 
 #[derive(Debug, Clone, clap::Args)]

@@ -1,5 +1,6 @@
 //! `bench`: the load test of the running pipeline (the work is in [`crate::bench`]).
 
+use std::fmt::Write as _;
 use std::io::{IsTerminal, Write};
 use std::path::Path;
 use std::sync::Arc;
@@ -97,9 +98,10 @@ pub async fn bench(root: &Path, options: &BenchOptions, printer: &Printer) -> Re
         eprintln!();
     }
     let report = report?;
-    printer.report(&report, |style| {
+    printer.report(&report, |style, out| {
         let r = &report;
-        println!(
+        writeln!(
+            out,
             "{} {} records of {} bytes to {} → {} (run {})",
             style.bold("bench:"),
             r.records,
@@ -107,31 +109,35 @@ pub async fn bench(root: &Path, options: &BenchOptions, printer: &Printer) -> Re
             r.topic,
             r.table,
             r.run_id
-        );
+        )?;
         if let Some(rate) = r.offered_rate {
-            println!("  offered load        {rate} records/s");
+            writeln!(out, "  offered load        {rate} records/s")?;
         }
-        println!(
+        writeln!(
+            out,
             "  producer            {:>10.0} rows/s ({:.2} s to the last acknowledgement)",
             r.producer_rows_per_s, r.producer_seconds
-        );
-        println!(
+        )?;
+        writeln!(
+            out,
             "  end to end          {:>10.0} rows/s ({:.2} s from the first send until ClickHouse held them all)",
             r.end_to_end_rows_per_s, r.end_to_end_seconds
-        );
-        println!(
+        )?;
+        writeln!(
+            out,
             "  latency (produce → visible in ClickHouse, ±{} ms)  p50 {} ms  p95 {} ms  p99 {} ms  max {} ms",
             r.poll_ms, r.latency_ms.p50, r.latency_ms.p95, r.latency_ms.p99, r.latency_ms.max
-        );
+        )?;
         let lost = if r.lost == 0 {
             style.good("0")
         } else {
             style.warn(&r.lost.to_string())
         };
-        println!(
+        writeln!(
+            out,
             "  rows {}  unique {}  lost {lost}  duplicated {}",
             r.rows, r.unique, r.duplicated
-        );
+        )
     })?;
     Ok(ExitStatus::from_success(report.lost == 0))
 }

@@ -2,14 +2,16 @@
 
 use std::path::Path;
 
+use std::fmt::Write;
+
 use anyhow::Result;
 use serde::Serialize;
 
-use super::{ExitStatus, Printer, cas};
+use super::{ExitStatus, Paint, Printer, Table, cas};
 use crate::cli::BuildOptions;
 use crate::compose;
 use crate::engine::Engine;
-use crate::orchestrate;
+use crate::orchestrate::{self, BuildPolicy};
 use crate::settings::{Phase, Settings};
 
 pub async fn build(
@@ -37,7 +39,7 @@ pub async fn build(
         &engine,
         &stack,
         &cas(options),
-        true,
+        BuildPolicy::Always,
         services,
         options.verbose,
         printer,
@@ -45,20 +47,24 @@ pub async fn build(
     .await?;
     let seconds = started.elapsed().as_secs_f64();
     let report = serde_json::json!({ "images": ids, "seconds": seconds });
-    printer.report(&report, |style| {
+    printer.report(&report, |style, out| {
+        let mut table = Table::new();
         for (service, id) in &ids {
             let image = stack.service(service).map_or("", |s| s.image.as_str());
-            println!(
-                "  {} {service:<16} {image:<36} {}",
-                style.good("built"),
-                &id[..id.len().min(19)]
-            );
+            table.painted(vec![
+                ("built".into(), Paint::Good),
+                (service.clone(), Paint::Plain),
+                (image.to_string(), Paint::Plain),
+                (id.chars().take(19).collect(), Paint::Plain),
+            ]);
         }
-        println!(
+        out.write_str(&table.render(style))?;
+        writeln!(
+            out,
             "{} {} image(s) in {seconds:.1} s",
             style.bold("done:"),
             ids.len()
-        );
+        )
     })?;
     Ok(ExitStatus::Success)
 }
@@ -70,6 +76,8 @@ struct ImageRow {
     image: String,
     present: bool,
     id: Option<String>,
+    /// Size in bytes, as the engine's image inspect reports it.
+    size_bytes: Option<i64>,
     recipe: Option<String>,
 }
 
@@ -79,31 +87,63 @@ pub async fn list(root: &Path, printer: &Printer) -> Result<ExitStatus> {
     let engine = Engine::connect().await?;
     let mut rows = Vec::new();
     for service in &stack.services {
-        let id = engine.image_id(&service.image).await;
+        let summary = engine.image_summary(&service.image).await;
         rows.push(ImageRow {
             service: service.name.clone(),
             image: service.image.clone(),
-            present: id.is_some(),
-            id,
+            present: summary.is_some(),
+            size_bytes: summary.as_ref().and_then(|(_, size)| *size),
+            id: summary.map(|(id, _)| id),
             recipe: service
                 .build_context
                 .as_ref()
                 .map(|p| p.display().to_string()),
         });
     }
-    printer.report(&rows, |style| {
+    printer.report(&rows, |style, out| {
+        let mut table = Table::new().right_align(3);
         for row in &rows {
-            println!(
-                "  {:<16} {:<36} {}",
-                row.service,
-                row.image,
-                if row.present {
-                    style.good("present")
-                } else {
-                    style.warn("missing (stackctl images build)")
-                }
-            );
+            let (state, paint) = if row.present {
+                ("present", Paint::Good)
+            } else {
+                ("missing (stackctl images build)", Paint::Warn)
+            };
+            table.painted(vec![
+                (row.service.clone(), Paint::Plain),
+                (row.image.clone(), Paint::Plain),
+                (state.into(), paint),
+                (
+                    row.size_bytes.map(human_size).unwrap_or_default(),
+                    Paint::Plain,
+                ),
+                (
+                    row.recipe.clone().unwrap_or_else(|| "(no recipe)".into()),
+                    Paint::Dim,
+                ),
+            ]);
         }
+        out.write_str(&table.render(style))
     })?;
     Ok(ExitStatus::Success)
+}
+
+/// Bytes as Docker prints them (decimal units): 406MB, 1.2GB.
+fn human_size(bytes: i64) -> String {
+    let b = bytes.max(0) as f64;
+    match b {
+        b if b >= 1e9 => format!("{:.1}GB", b / 1e9),
+        b if b >= 1e6 => format!("{:.0}MB", b / 1e6),
+        b if b >= 1e3 => format!("{:.0}kB", b / 1e3),
+        b => format!("{b:.0}B"),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn sizes_read_like_docker_images() {
+        assert_eq!(super::human_size(406_000_000), "406MB");
+        assert_eq!(super::human_size(1_234_000_000), "1.2GB");
+        assert_eq!(super::human_size(999), "999B");
+    }
 }

@@ -2,8 +2,11 @@
 //! and prints through the one [`Printer`]; `main` maps the [`ExitStatus`] to the exit code.
 
 mod bench;
+mod config;
 mod images;
-mod printer;
+mod lifecycle;
+mod logs;
+pub mod printer;
 mod render;
 mod rotate;
 mod secrets;
@@ -15,9 +18,9 @@ use std::path::Path;
 use anyhow::{Context, Result};
 use clap::CommandFactory;
 
-pub use printer::{Printer, Style};
+pub use printer::{Paint, Printer, Style, Table};
 
-use crate::cli::{BuildOptions, Cli, Command, ImagesCommand};
+use crate::cli::{BuildOptions, Cli, Command, ImagesCommand, RemoveImages};
 use crate::engine::images::CaCertificates;
 use crate::secrets::{FileStore, SecretSet, SecretSource};
 use crate::settings::{Phase, Settings};
@@ -33,6 +36,8 @@ pub enum ExitStatus {
     Error,
     /// The user interrupted it.
     Interrupted,
+    /// The exit code of a command `exec` ran in a container.
+    Code(u8),
 }
 
 impl ExitStatus {
@@ -42,6 +47,7 @@ impl ExitStatus {
             ExitStatus::CheckFailed => 1,
             ExitStatus::Error => 2,
             ExitStatus::Interrupted => 130,
+            ExitStatus::Code(code) => code,
         }
     }
 
@@ -55,7 +61,7 @@ impl ExitStatus {
 }
 
 pub fn run(cli: Cli) -> Result<ExitStatus> {
-    let printer = Printer::new(cli.format, cli.color);
+    let printer = Printer::new(cli.format, cli.color, cli.quiet);
     let root = cli.root.as_path();
     match cli.command {
         Command::InitSecrets { force } => secrets::init(root, &force, &printer),
@@ -64,29 +70,89 @@ pub fn run(cli: Cli) -> Result<ExitStatus> {
             block_on(images::build(root, &services, &build, &printer))
         }
         Command::Images(ImagesCommand::List) => block_on(images::list(root, &printer)),
-        Command::Up { phase, build } => {
+        Command::Up {
+            services,
+            phase,
+            force_recreate,
+            no_build,
+            build,
+        } => {
             let phase = phase_of(phase)?;
-            block_on(interruptible(stack::up(root, phase, &build, &printer)))
+            let request = stack::UpRequest {
+                services,
+                force_recreate,
+                no_build,
+            };
+            block_on(interruptible(stack::up(
+                root, phase, &request, &build, &printer,
+            )))
         }
-        Command::Down { volumes } => block_on(stack::down(root, volumes, &printer)),
-        Command::Status => block_on(stack::status(root, &printer)),
+        Command::Down { volumes, rmi } => {
+            let options = crate::orchestrate::DownOptions {
+                volumes,
+                local_images: rmi == Some(RemoveImages::Local),
+            };
+            block_on(stack::down(root, options, &printer))
+        }
+        Command::Start { services } => block_on(interruptible(lifecycle::run(
+            root,
+            lifecycle::Verb::Start,
+            &services,
+            &printer,
+        ))),
+        Command::Stop { services } => block_on(lifecycle::run(
+            root,
+            lifecycle::Verb::Stop,
+            &services,
+            &printer,
+        )),
+        Command::Restart { services } => block_on(interruptible(lifecycle::run(
+            root,
+            lifecycle::Verb::Restart,
+            &services,
+            &printer,
+        ))),
+        Command::Status { clients } => block_on(stack::status(root, clients, &printer)),
+        Command::Config { phase } => config::show(root, phase_of(phase)?, &printer),
         Command::Logs {
-            service,
+            services,
             follow,
             tail,
-        } => block_on(stack::logs(root, &service, follow, tail)),
+            since,
+            timestamps,
+        } => {
+            let request = logs::Request {
+                services,
+                follow,
+                tail,
+                since,
+                timestamps,
+            };
+            block_on(logs::logs(root, &request, &printer))
+        }
+        Command::Exec { service, command } => {
+            block_on(lifecycle::exec(root, &service, &command, &printer))
+        }
         Command::Verify {
             phase,
             only,
             skip,
             junit,
+            posture,
+            baseline,
             list,
         } => {
             if list {
                 return verify::list(&printer);
             }
             let phase = phase.map(phase_of).transpose()?;
-            let selection = verify::Selection { only, skip, junit };
+            let selection = verify::Selection {
+                only,
+                skip,
+                junit,
+                posture,
+                baseline,
+            };
             block_on(verify::verify(root, phase, &selection, &printer))
         }
         Command::Rotate {
@@ -120,8 +186,15 @@ pub fn run(cli: Cli) -> Result<ExitStatus> {
             block_on(bench::bench(root, &options, &printer))
         }
         Command::Completions { shell } => {
+            if printer.json_wanted() {
+                anyhow::bail!(
+                    "completions prints a shell script; --format json does not apply (drop it, or unset STACKCTL_FORMAT)"
+                );
+            }
             let mut cmd = Cli::command();
-            clap_complete::generate(shell, &mut cmd, "stackctl", &mut std::io::stdout());
+            let mut script = Vec::new();
+            clap_complete::generate(shell, &mut cmd, "stackctl", &mut script);
+            printer::emit_bytes(&script)?;
             Ok(ExitStatus::Success)
         }
     }

@@ -2,6 +2,8 @@
 
 use std::path::{Path, PathBuf};
 
+use std::fmt::Write;
+
 use anyhow::Result;
 
 use super::{ExitStatus, Printer, load};
@@ -19,13 +21,14 @@ pub fn render(
     let templates = TemplateSet::load(root)?;
     let plan = render::plan(&settings, &secrets, phase, &templates)?;
     let report = render::write(&plan, &out)?;
-    printer.report(&report, |style| {
-        println!(
+    printer.report(&report, |style, out| {
+        writeln!(
+            out,
             "{} phase {phase} into {} ({})",
             style.bold("rendered"),
             report.dir.display(),
             report.templates
-        );
+        )?;
         for file in &report.files {
             let label = match file.change {
                 FileChange::Created => style.good("created  "),
@@ -33,13 +36,14 @@ pub fn render(
                 FileChange::Unchanged => style.dim("unchanged"),
                 FileChange::Removed => style.warn("removed  "),
             };
-            println!("  {label} {:<48} {}", file.path.display(), file.mode);
+            writeln!(out, "  {label} {:<48} {}", file.path.display(), file.mode)?;
         }
         let changed = report.changed_services();
         if !changed.is_empty() {
             let list: Vec<_> = changed.into_iter().collect();
-            println!("changed services: {}", list.join(", "));
+            writeln!(out, "changed services: {}", list.join(", "))?;
         }
+        Ok(())
     })?;
     Ok(ExitStatus::Success)
 }

@@ -2,12 +2,14 @@
 
 use std::path::Path;
 
+use std::fmt::Write;
+
 use anyhow::{Context, Result};
 
 use super::{ExitStatus, Printer, cas};
 use crate::cli::BuildOptions;
 use crate::compose;
-use crate::orchestrate::DeployOptions;
+use crate::orchestrate::{DeployOptions, UpOptions};
 use crate::render::{RENDER_DIR, TemplateSet};
 use crate::rotate::{self, RotateReport};
 use crate::secrets::{FileStore, SecretError, SecretSource};
@@ -58,20 +60,21 @@ pub async fn rotate(
     if request.dry_run {
         let stack = compose::load(root, &settings, phase)?;
         let plan = rotate::plan(&settings, &current, &targets, &stack, &templates)?.plan;
-        printer.report(&plan, |style| {
-            println!("{} (dry run, nothing changed)", style.bold("rotation plan"));
-            println!("  principals: {}", plan.principals.join(", "));
-            println!("  files re-rendered:");
+        printer.report(&plan, |style, out| {
+            writeln!(out, "{} (dry run, nothing changed)", style.bold("rotation plan"))?;
+            writeln!(out, "  principals: {}", plan.principals.join(", "))?;
+            writeln!(out, "  files re-rendered:")?;
             for f in &plan.files {
-                println!("    {}", root.join(RENDER_DIR).join(f).display());
+                writeln!(out, "    {}", root.join(RENDER_DIR).join(f).display())?;
             }
-            println!(
+            writeln!(out,
                 "  services restarted, in order: {}",
                 plan.services.join(" → ")
-            );
-            println!(
+            )?;
+            writeln!(out,
                 "  then: each new credential must be accepted, each old one refused, and the pipeline must deliver"
-            );
+            )?;
+            Ok(())
         })?;
         return Ok(ExitStatus::Success);
     }
@@ -80,9 +83,10 @@ pub async fn rotate(
         templates: &templates,
         cas: &cas,
         verbose: options.verbose,
+        up: UpOptions::default(),
     };
     let result = rotate::apply(root, &settings, &targets, phase, &deploy, printer).await?;
-    printer.report(&result, |style| print_human(&result, style))?;
+    printer.report(&result, |style, out| print_human(&result, style, out))?;
     if result.proven() {
         Ok(ExitStatus::Success)
     } else {
@@ -94,8 +98,9 @@ pub async fn rotate(
     }
 }
 
-fn print_human(result: &RotateReport, style: super::Style) {
-    println!(
+fn print_human(result: &RotateReport, style: super::Style, out: &mut String) -> std::fmt::Result {
+    writeln!(
+        out,
         "{} {} in {:.1} s; restarted: {}",
         style.bold(if result.proven() {
             "rotated"
@@ -109,7 +114,7 @@ fn print_human(result: &RotateReport, style: super::Style) {
         } else {
             result.restarted.join(", ")
         }
-    );
+    )?;
     let mark = |ok: bool| {
         if ok {
             style.good("ok  ")
@@ -118,12 +123,13 @@ fn print_human(result: &RotateReport, style: super::Style) {
         }
     };
     for p in &result.proofs {
-        println!("  {} {:<24} {}", mark(p.ok()), p.principal, p.detail);
+        writeln!(out, "  {} {:<24} {}", mark(p.ok()), p.principal, p.detail)?;
     }
-    println!(
+    writeln!(
+        out,
         "  {} {:<24} {}",
         mark(result.pipeline_ok),
         "pipeline",
         result.pipeline
-    );
+    )
 }

@@ -1,87 +1,135 @@
-//! `up`, `down`, `status` and `logs`: the running stack.
+//! `up`, `down` and `status` (alias `ps`): the stack as a whole.
 
-use std::io::Write;
+use std::fmt::Write;
 use std::path::Path;
 
 use anyhow::Result;
 
-use super::{ExitStatus, Printer, cas, load};
+use super::{ExitStatus, Paint, Printer, Table, cas, load};
 use crate::cli::BuildOptions;
 use crate::clients::Endpoints;
 use crate::compose;
 use crate::engine::Engine;
 use crate::engine::containers::ProjectContainer;
-use crate::orchestrate::{self, Action, DeployOptions};
-use crate::render::TemplateSet;
-use crate::secrets::{FileStore, LineRedactor, Redactor, SecretSource};
+use crate::orchestrate::{self, Action, BuildPolicy, DeployOptions, DownOptions, UpOptions};
+use crate::render::{RENDER_DIR, TemplateSet, layout};
+use crate::secrets::{FileStore, SecretSource};
 use crate::settings::{Phase, Settings};
 use crate::state::StateFile;
+
+/// What `up` was asked for besides the phase.
+pub struct UpRequest {
+    pub services: Vec<String>,
+    pub force_recreate: bool,
+    pub no_build: bool,
+}
 
 pub async fn up(
     root: &Path,
     phase: Phase,
+    request: &UpRequest,
     options: &BuildOptions,
     printer: &Printer,
 ) -> Result<ExitStatus> {
     let (settings, secrets) = load(root)?;
+    // Named services are checked before anything is rendered, recorded or started.
+    orchestrate::selected(
+        &compose::load(root, &settings, phase)?,
+        &request.services,
+        true,
+    )?;
     let templates = TemplateSet::load(root)?;
     let cas = cas(options);
     let deploy = DeployOptions {
         templates: &templates,
         cas: &cas,
         verbose: options.verbose,
+        up: UpOptions {
+            services: request.services.clone(),
+            force_recreate: request.force_recreate,
+            build: if request.no_build {
+                BuildPolicy::Never
+            } else {
+                BuildPolicy::IfMissing
+            },
+        },
     };
     let (report, _) =
         orchestrate::deploy(root, &settings, &secrets, phase, &deploy, printer).await?;
-    printer.report(&report, |style| {
-        println!(
+    printer.report(&report, |style, out| {
+        writeln!(
+            out,
             "{} phase {} in {:.1} s (Docker API {})",
             style.bold("stack up:"),
             report.phase,
             report.seconds,
             report.api_version
-        );
+        )?;
+        let mut table = Table::new().right_align(3);
         for s in &report.services {
             let action = match s.action {
-                Action::Created => style.good("created  "),
-                Action::Recreated => style.warn("recreated"),
-                Action::Unchanged => style.dim("unchanged"),
+                Action::Created => ("created", Paint::Good),
+                Action::Recreated => ("recreated", Paint::Warn),
+                Action::Unchanged => ("unchanged", Paint::Dim),
             };
-            println!(
-                "  {action} {:<16} {:<8} {:>6.1} s",
-                s.service, s.health, s.seconds
-            );
+            table.painted(vec![
+                (action.0.into(), action.1),
+                (s.service.clone(), Paint::Plain),
+                (s.health.clone(), Paint::Plain),
+                (format!("{:.1} s", s.seconds), Paint::Plain),
+            ]);
         }
+        out.write_str(&table.render(style))?;
         for step in &report.steps {
-            println!("  {} {step}", style.dim("-"));
+            writeln!(out, "  {} {step}", style.dim("-"))?;
         }
-        println!("{}", style.bold("endpoints:"));
+        writeln!(out, "{}", style.bold("endpoints:"))?;
+        let mut endpoints = Table::new();
         for (name, url) in &report.endpoints {
-            println!("  {name:<24} {url}");
+            endpoints.row([name.as_str(), url.as_str()]);
         }
+        out.write_str(&endpoints.render(style))
     })?;
     Ok(ExitStatus::Success)
 }
 
-pub async fn down(root: &Path, volumes: bool, printer: &Printer) -> Result<ExitStatus> {
+pub async fn down(root: &Path, options: DownOptions, printer: &Printer) -> Result<ExitStatus> {
     let settings = Settings::load(root)?;
     let stack = compose::load(root, &settings, Phase::MAX)?;
     let engine = Engine::connect().await?;
-    let report = orchestrate::down(&engine, &stack, volumes).await?;
+    let report = orchestrate::down(&engine, &stack, options).await?;
     StateFile::new(root).remove()?;
-    printer.report(&report, |style| {
-        println!(
+    for kept in &report.images_kept {
+        printer.warn(&format!("image {} kept: {}", kept.image, kept.reason));
+    }
+    printer.report(&report, |style, out| {
+        writeln!(
+            out,
             "{} {} container(s), {} network(s), {} volume(s){}",
             style.bold("removed"),
             report.containers.len(),
             report.networks.len(),
             report.volumes.len(),
-            if volumes {
+            if options.volumes {
                 ""
             } else {
                 " (volumes kept; --volumes removes them)"
             }
-        );
+        )?;
+        if options.local_images {
+            writeln!(
+                out,
+                "{} {} image(s){}",
+                style.bold("removed"),
+                report.images.len(),
+                if report.images.is_empty() {
+                    String::new()
+                } else {
+                    format!(": {}", report.images.join(", "))
+                }
+            )?;
+        }
+        Ok(())
     })?;
     Ok(ExitStatus::Success)
 }
@@ -95,7 +143,7 @@ pub fn running_phase(containers: &[ProjectContainer]) -> Option<Phase> {
         .then_some(first)
 }
 
-pub async fn status(root: &Path, printer: &Printer) -> Result<ExitStatus> {
+pub async fn status(root: &Path, clients: bool, printer: &Printer) -> Result<ExitStatus> {
     let settings = Settings::load(root)?;
     let engine = Engine::connect().await?;
     // The pipeline needs logins (Connect REST, Kafka admin): without valid secrets, say so there.
@@ -112,6 +160,11 @@ pub async fn status(root: &Path, printer: &Printer) -> Result<ExitStatus> {
         .iter()
         .map(|c| serde_json::json!({"service": c.service, "container": c.name, "state": c.state, "health": c.health, "ports": c.ports}))
         .collect();
+    let client_files = if clients {
+        client_files(root, &settings, phase.unwrap_or(Phase::MAX))
+    } else {
+        Vec::new()
+    };
     let pipeline = match (&secrets, containers.is_empty()) {
         (_, true) => None,
         (Ok(secrets), false) => {
@@ -133,42 +186,64 @@ pub async fn status(root: &Path, printer: &Printer) -> Result<ExitStatus> {
         }),
         Some(Err(e)) => serde_json::json!({ "error": e }),
     };
-    let json = serde_json::json!({ "phase": phase, "complete": complete, "healthy": all_well, "services": rows, "pipeline": pipeline_json });
-    printer.report(&json, |style| {
+    let mut json = serde_json::json!({ "phase": phase, "complete": complete, "healthy": all_well, "services": rows, "pipeline": pipeline_json });
+    if clients {
+        json["clients"] = serde_json::json!(client_files);
+    }
+    printer.report(&json, |style, out| {
+        let stack = style.bold("stack:");
         match phase {
-            _ if containers.is_empty() => {
-                println!("{} not running (`stackctl up`)", style.bold("stack:"))
-            }
-            Some(p) if complete => println!("{} phase {p}", style.bold("stack:")),
-            Some(p) => println!(
-                "{} phase {p}, but the last `up` did not finish: run `stackctl up --phase {p}`",
-                style.bold("stack:")
-            ),
-            None => println!(
-                "{} phase unknown (no .stackctl/state.json in this checkout)",
-                style.bold("stack:")
-            ),
+            _ if containers.is_empty() => writeln!(out, "{stack} not running (`stackctl up`)")?,
+            Some(p) if complete => writeln!(out, "{stack} phase {p}")?,
+            Some(p) => writeln!(
+                out,
+                "{stack} phase {p}, but the last `up` did not finish: run `stackctl up --phase {p}`"
+            )?,
+            None => writeln!(
+                out,
+                "{stack} phase unknown (no .stackctl/state.json in this checkout)"
+            )?,
         }
+        let mut table = Table::new();
         for c in &containers {
             let health = c.health.clone().unwrap_or_else(|| "-".into());
-            let health = match health.as_str() {
-                "healthy" => style.good(&health),
-                "starting" | "-" => style.dim(&health),
-                _ => style.warn(&health),
+            let paint = match health.as_str() {
+                "healthy" => Paint::Good,
+                "starting" | "-" => Paint::Dim,
+                _ => Paint::Warn,
             };
-            println!(
-                "  {:<16} {:<8} {:<10} {}",
-                c.service,
-                c.state,
-                health,
-                c.ports.join(", ")
-            );
+            table.painted(vec![
+                (c.service.clone(), Paint::Plain),
+                (c.state.clone(), Paint::Plain),
+                (health, paint),
+                (c.ports.join(", "), Paint::Plain),
+            ]);
         }
+        out.write_str(&table.render(style))?;
         match &pipeline {
             None => {}
-            Some(Err(e)) => println!("{} unknown: {e}", style.bold("pipeline:")),
-            Some(Ok(p)) => print_pipeline(p, &style),
+            Some(Err(e)) => writeln!(out, "{} unknown: {e}", style.bold("pipeline:"))?,
+            Some(Ok(p)) => write_pipeline(out, p, style)?,
         }
+        if clients {
+            writeln!(out, "{} (0600, git-ignored)", style.bold("client configs:"))?;
+            let mut table = Table::new();
+            for f in &client_files {
+                let (state, paint) = if f.present {
+                    ("", Paint::Plain)
+                } else {
+                    ("missing: `stackctl render`", Paint::Warn)
+                };
+                table.painted(vec![
+                    (f.principal.clone(), Paint::Plain),
+                    (f.path.clone(), Paint::Plain),
+                    (f.usage.clone(), Paint::Dim),
+                    (state.into(), paint),
+                ]);
+            }
+            out.write_str(&table.render(style))?;
+        }
+        Ok(())
     })?;
     // CI can act on it: 1 when a service is missing, stopped or unhealthy, or the sink is not
     // RUNNING.
@@ -183,7 +258,11 @@ pub async fn status(root: &Path, printer: &Printer) -> Result<ExitStatus> {
     Ok(ExitStatus::from_success(all_well && sink_running))
 }
 
-fn print_pipeline(p: &orchestrate::PipelineStatus, style: &super::Style) {
+fn write_pipeline(
+    out: &mut String,
+    p: &orchestrate::PipelineStatus,
+    style: super::Style,
+) -> std::fmt::Result {
     let paint = |state: &str| match state {
         "RUNNING" => style.good(state),
         "FAILED" => style.warn(state),
@@ -194,71 +273,65 @@ fn print_pipeline(p: &orchestrate::PipelineStatus, style: &super::Style) {
         Err(e) => style.warn(e),
     };
     let tasks: Vec<String> = p.tasks.iter().map(|t| paint(t)).collect();
-    println!(
+    writeln!(
+        out,
         "{} connector {} {connector}, tasks [{}]",
         style.bold("pipeline:"),
         p.connector_name,
         tasks.join(", ")
-    );
+    )?;
     if let Some(trace) = &p.trace {
-        println!("  task failed: {trace} (`stackctl logs connect`)");
+        writeln!(out, "  task failed: {trace} (`stackctl logs connect`)")?;
     }
     match &p.dead_letters {
-        Ok(0) => println!("  dead letters: 0 in {}", p.dead_letter_topic),
-        Ok(n) => println!(
+        Ok(0) => writeln!(out, "  dead letters: 0 in {}", p.dead_letter_topic),
+        Ok(n) => writeln!(
+            out,
             "  dead letters: {} in {} (records the sink could not write; the reason is in each record's __connect.errors.* headers)",
             style.warn(&n.to_string()),
             p.dead_letter_topic
         ),
-        Err(e) => println!("  dead letters: unknown ({e})"),
+        Err(e) => writeln!(out, "  dead letters: unknown ({e})"),
     }
 }
 
-pub async fn logs(root: &Path, service: &str, follow: bool, tail: usize) -> Result<ExitStatus> {
-    let settings = Settings::load(root)?;
-    let store = FileStore::new(root);
-    // Logs matter most when something is wrong, secrets included: with invalid secrets, every
-    // value that can be read is still redacted.
-    let redactor = match store.load(&settings.principals()) {
-        Ok(secrets) => Redactor::new(&secrets),
-        Err(e) => {
-            eprintln!("warning: {e}\n(redacting every secret value that can be read)");
-            Redactor::new(&store.readable_values(&settings.principals()))
-        }
-    };
-    let engine = Engine::connect().await?;
-    let containers = engine.project_containers(&settings.project).await?;
-    let Some(container) = containers.iter().find(|c| c.service == service) else {
-        if containers.is_empty() {
-            anyhow::bail!(
-                "the stack is not running (no containers of project {}): run `stackctl up`",
-                settings.project
-            );
-        }
-        anyhow::bail!(
-            "no container for service `{service}` in project {}; there are: {}",
-            settings.project,
-            containers
-                .iter()
-                .map(|c| c.service.as_str())
-                .collect::<Vec<_>>()
-                .join(", ")
-        );
-    };
-    if follow {
-        // Redacted by whole lines: a secret split across two chunks is still found.
-        let mut lines = LineRedactor::new(redactor);
-        let mut out = std::io::stdout();
-        engine
-            .follow_logs(&container.id, tail, |chunk| {
-                let _ = out.write_all(lines.push(chunk).as_bytes());
-                let _ = out.flush();
-            })
-            .await?;
-        let _ = out.write_all(lines.finish().as_bytes());
-    } else {
-        let text = engine.logs(&container.id, Some(tail)).await?;
-        print!("{}", redactor.redact(&text));
-    }
-    Ok(ExitStatus::Success)
+/// One rendered client config, for `status --clients`.
+#[derive(serde::Serialize)]
+struct ClientFile {
+    principal: String,
+    path: String,
+    usage: String,
+    present: bool,
+}
+
+/// The rendered files only people use (service `clients` in the layout) at `phase`, with how to use them.
+fn client_files(root: &Path, settings: &Settings, phase: Phase) -> Vec<ClientFile> {
+    layout::layout()
+        .filter(|spec| spec.service == "clients" && spec.exists_at(phase))
+        .map(|spec| {
+            let path = root.join(RENDER_DIR).join(spec.path);
+            let shown = path.display().to_string();
+            let principal = match (spec.client, spec.clickhouse) {
+                (Some(role), _) => settings.kafka_principal(role).id(),
+                (None, Some(role)) => settings.clickhouse_principal(role).id(),
+                (None, None) => String::new(),
+            };
+            let usage = if spec.path.ends_with(".kcat.conf") {
+                format!("kcat -F {shown} -L")
+            } else if spec.clickhouse.is_some() {
+                format!("clickhouse-client --config-file {shown} -q 'SELECT 1'")
+            } else {
+                format!(
+                    "kafka-topics.sh --bootstrap-server localhost:{} --command-config {shown} --list",
+                    settings.kafka.host_port
+                )
+            };
+            ClientFile {
+                principal,
+                present: path.is_file(),
+                path: shown,
+                usage,
+            }
+        })
+        .collect()
 }

@@ -5,17 +5,22 @@ use std::path::{Path, PathBuf};
 
 use anyhow::{Context, Result};
 
-use super::{ExitStatus, Printer, Style, load};
+use super::{ExitStatus, Printer, Style, Table, load};
 use crate::engine::Engine;
 use crate::settings::Phase;
 use crate::state::StateFile;
-use crate::verify::{self, Report, Verdict};
+use crate::verify::posture::{self, Posture};
+use crate::verify::{self, CheckResult, Kind, Report, Verdict};
 
 /// Which checks to run and where else the report goes.
 pub struct Selection {
     pub only: Vec<String>,
     pub skip: Vec<String>,
     pub junit: Option<PathBuf>,
+    /// Write the observed posture here.
+    pub posture: Option<PathBuf>,
+    /// Compare the observed posture with this saved record.
+    pub baseline: Option<PathBuf>,
 }
 
 pub fn list(printer: &Printer) -> Result<ExitStatus> {
@@ -24,17 +29,18 @@ pub fn list(printer: &Printer) -> Result<ExitStatus> {
         .iter()
         .map(|c| serde_json::json!({"id": c.id, "group": c.group, "kind": c.kind, "required_from": c.required_from, "bound_seconds": c.bound.as_secs(), "description": c.description}))
         .collect();
-    printer.report(&rows, |_| {
+    printer.report(&rows, |style, out| {
+        let mut table = Table::new().right_align(3);
         for c in &checks {
-            println!(
-                "  {:<36} {:<8} from phase {}  {:>3}s  {}",
-                c.id,
+            table.row([
+                c.id.to_string(),
                 format!("{:?}", c.kind).to_lowercase(),
-                c.required_from,
-                c.bound.as_secs(),
-                c.description
-            );
+                format!("from phase {}", c.required_from),
+                format!("{}s", c.bound.as_secs()),
+                c.description.to_string(),
+            ]);
         }
+        out.write_str(&table.render(style))
     })?;
     Ok(ExitStatus::Success)
 }
@@ -76,13 +82,35 @@ pub async fn verify(
             "the stack's phase is unknown (its containers disagree and it was not brought up from this checkout): pass --phase N",
         )?,
     };
-    let ctx = verify::Context::new(root, settings, secrets, phase, engine)?;
-    let report = verify::run(&ctx, &selection.only, &selection.skip).await;
+    let stack = crate::compose::load(root, &settings, phase)?;
+    let ctx = verify::Context::new(root, settings, secrets, phase, engine, stack)?;
+    // A baseline that cannot be read is a usage error: say so before running anything.
+    let baseline = selection
+        .baseline
+        .as_deref()
+        .map(read_baseline)
+        .transpose()?;
+    let mut report = verify::run(&ctx, &selection.only, &selection.skip).await;
+    if selection.posture.is_some() || baseline.is_some() {
+        let started = std::time::Instant::now();
+        let observed = posture::observe(&ctx)
+            .await
+            .map_err(|e| anyhow::anyhow!("observing the stack's posture: {e}"))?;
+        if let Some(path) = &selection.posture {
+            let json = serde_json::to_string_pretty(&observed)?;
+            crate::fsutil::write_atomic(path, format!("{json}\n").as_bytes(), 0o644, false)
+                .with_context(|| format!("writing the posture record {}", path.display()))?;
+        }
+        if let Some((path, saved)) = &baseline {
+            let widened = posture::widenings(saved, &observed);
+            report.add(baseline_result(path, &widened, started));
+        }
+    }
     if let Some(path) = &selection.junit {
         std::fs::write(path, verify::report::junit(&report))
             .with_context(|| format!("writing the JUnit report {}", path.display()))?;
     }
-    printer.report(&report, |style| print!("{}", table(&report, style)))?;
+    printer.report(&report, |style, out| out.write_str(&table(&report, style)))?;
     Ok(ExitStatus::from_success(report.success()))
 }
 
@@ -120,4 +148,43 @@ fn table(report: &Report, style: Style) -> String {
         report.run_id
     );
     out
+}
+
+fn read_baseline(path: &Path) -> Result<(PathBuf, Posture)> {
+    let text = std::fs::read_to_string(path)
+        .with_context(|| format!("reading the baseline {}", path.display()))?;
+    let saved = serde_json::from_str(&text).with_context(|| {
+        format!(
+            "{} is not a posture record (write one with `stackctl verify --posture FILE`)",
+            path.display()
+        )
+    })?;
+    Ok((path.to_path_buf(), saved))
+}
+
+/// The result of comparing the live posture with a saved record.
+fn baseline_result(path: &Path, widened: &[String], started: std::time::Instant) -> CheckResult {
+    CheckResult {
+        id: "posture.baseline".into(),
+        group: "posture".into(),
+        kind: Kind::Negative,
+        required_from: Phase::KafkaAuth,
+        required: true,
+        verdict: if widened.is_empty() {
+            Verdict::Pass
+        } else {
+            Verdict::Fail
+        },
+        seconds: started.elapsed().as_secs_f64(),
+        reason: if widened.is_empty() {
+            format!("nothing widened since {}", path.display())
+        } else {
+            format!(
+                "{} widening(s) since {}: {}",
+                widened.len(),
+                path.display(),
+                widened.join("; ")
+            )
+        },
+    }
 }

@@ -22,6 +22,10 @@ pub fn variables(settings: &Settings) -> BTreeMap<String, String> {
     };
     set("STACKCTL_PROJECT", settings.project.clone());
     set(RENDERED_VAR, rendered_dir_from_compose());
+    set(
+        "STACKCTL_PUBLISH_ADDRESS",
+        settings.publish_address.to_string(),
+    );
     set("KAFKA_VERSION", settings.kafka.version.clone());
     set("KAFKA_CLUSTER_ID", settings.kafka.cluster_id.clone());
     set("KAFKA_HOST_PORT", settings.kafka.host_port.to_string());
@@ -46,6 +50,14 @@ pub fn variables(settings: &Settings) -> BTreeMap<String, String> {
     set(
         "CLICKHOUSE_HOST_HTTP_PORT",
         settings.clickhouse.host_http_port.to_string(),
+    );
+    set(
+        "CLICKHOUSE_NATIVE_PORT",
+        settings.clickhouse.native_port.to_string(),
+    );
+    set(
+        "CLICKHOUSE_HOST_NATIVE_PORT",
+        settings.clickhouse.host_native_port.to_string(),
     );
     for (name, service) in &settings.services {
         let key = name.to_ascii_uppercase().replace('-', "_");

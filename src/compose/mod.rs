@@ -4,6 +4,7 @@
 //! rendered files by their layout path; which of them exist at a phase is the layout's call.
 
 mod interpolate;
+pub mod model;
 mod raw;
 mod resolve;
 

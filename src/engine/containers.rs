@@ -14,8 +14,8 @@ use bollard::query_parameters::{
 };
 
 use super::{
-    Engine, EngineError, LABEL_HASH, LABEL_PHASE, LABEL_PROJECT, LABEL_SERVICE, api,
-    project_filter, project_labels,
+    Engine, EngineError, LABEL_COMPOSE_NETWORK, LABEL_COMPOSE_VOLUME, LABEL_HASH, LABEL_PHASE,
+    LABEL_PROJECT, LABEL_SERVICE, api, project_filter, project_labels, service_labels,
 };
 use crate::compose::{FileMount, Service, Stack};
 use crate::settings::Phase;
@@ -80,6 +80,7 @@ impl Engine {
         }
         let mut labels = project_labels(project);
         labels.insert("io.stackctl.network".into(), network.into());
+        labels.insert(LABEL_COMPOSE_NETWORK.into(), network.into());
         self.docker
             .create_network(NetworkCreateRequest {
                 name: name.clone(),
@@ -97,10 +98,12 @@ impl Engine {
         if self.docker.inspect_volume(&name).await.is_ok() {
             return Ok(());
         }
+        let mut labels = project_labels(project);
+        labels.insert(LABEL_COMPOSE_VOLUME.into(), volume.into());
         self.docker
             .create_volume(VolumeCreateRequest {
                 name: Some(name.clone()),
-                labels: Some(project_labels(project)),
+                labels: Some(labels),
                 ..Default::default()
             })
             .await
@@ -178,8 +181,7 @@ impl Engine {
         files: &[FileCopy<'_>],
     ) -> Result<String, EngineError> {
         let name = container_name(&stack.project, &service.name);
-        let mut labels = project_labels(&stack.project);
-        labels.insert(LABEL_SERVICE.into(), service.name.clone());
+        let mut labels = service_labels(&stack.project, &service.name);
         labels.insert(LABEL_HASH.into(), hash.into());
         labels.insert(LABEL_PHASE.into(), stack.phase.to_string());
         let env: Vec<String> = service
@@ -377,6 +379,19 @@ impl Engine {
         let mut out = info.config.and_then(|c| c.env).unwrap_or_default();
         out.extend(info.args.unwrap_or_default());
         Ok(out)
+    }
+
+    /// Stops a container (20 s grace period, then killed); a stopped one is left as it is.
+    pub async fn stop(&self, id: &str) -> Result<(), EngineError> {
+        let stop = StopContainerOptionsBuilder::default().t(20).build();
+        match self.docker.stop_container(id, Some(stop)).await {
+            Ok(()) => Ok(()),
+            // 304: already stopped.
+            Err(bollard::errors::Error::DockerResponseServerError {
+                status_code: 304, ..
+            }) => Ok(()),
+            Err(e) => Err(api("stop container")(e)),
+        }
     }
 
     /// Stops (bounded grace period) and removes a container.

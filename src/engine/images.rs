@@ -72,6 +72,32 @@ impl Engine {
             .and_then(|i| i.id)
     }
 
+    /// An image's id and size in bytes, when it is present.
+    pub async fn image_summary(&self, image: &str) -> Option<(String, Option<i64>)> {
+        let info = self.docker.inspect_image(image).await.ok()?;
+        Some((info.id?, info.size))
+    }
+
+    /// Removes the tag `image` (the image itself once no tag and no container holds it).
+    /// `Ok(false)` when there is no such image.
+    pub async fn remove_image(&self, image: &str) -> Result<bool, EngineError> {
+        match self
+            .docker
+            .remove_image(
+                image,
+                None::<bollard::query_parameters::RemoveImageOptions>,
+                None,
+            )
+            .await
+        {
+            Ok(_) => Ok(true),
+            Err(bollard::errors::Error::DockerResponseServerError {
+                status_code: 404, ..
+            }) => Ok(false),
+            Err(e) => Err(api(format!("remove image {image}"))(e)),
+        }
+    }
+
     /// Every string an image carries in its config and history (env, cmd, labels, build steps),
     /// for the hygiene check that no secret was baked in.
     pub async fn image_strings(&self, image: &str) -> Result<Vec<String>, EngineError> {

@@ -4,7 +4,10 @@
 
 pub mod containers;
 pub mod images;
-mod logs;
+pub mod logs;
+pub mod time;
+
+pub use logs::{ContainerFacts, PublishedPort};
 
 use std::collections::HashMap;
 
@@ -15,6 +18,11 @@ pub const LABEL_PROJECT: &str = "io.stackctl.project";
 pub const LABEL_SERVICE: &str = "io.stackctl.service";
 pub const LABEL_HASH: &str = "io.stackctl.config-hash";
 pub const LABEL_PHASE: &str = "io.stackctl.phase";
+/// Docker Compose's own labels, set as well so `docker compose ls/ps` sees the stack.
+pub const LABEL_COMPOSE_PROJECT: &str = "com.docker.compose.project";
+pub const LABEL_COMPOSE_SERVICE: &str = "com.docker.compose.service";
+pub const LABEL_COMPOSE_NETWORK: &str = "com.docker.compose.network";
+pub const LABEL_COMPOSE_VOLUME: &str = "com.docker.compose.volume";
 
 #[derive(Debug, thiserror::Error)]
 pub enum EngineError {
@@ -105,9 +113,23 @@ fn parse_api_version(text: &str) -> Option<(u32, u32)> {
     Some((major.parse().ok()?, minor.parse().ok()?))
 }
 
-/// Labels identifying an object of `project`.
+/// Labels identifying an object of `project`: stackctl's own, and Compose's project label.
 pub fn project_labels(project: &str) -> HashMap<String, String> {
-    HashMap::from([(LABEL_PROJECT.to_string(), project.to_string())])
+    HashMap::from([
+        (LABEL_PROJECT.to_string(), project.to_string()),
+        (LABEL_COMPOSE_PROJECT.to_string(), project.to_string()),
+    ])
+}
+
+/// Labels of the container of `service` in `project` (Compose's service label included).
+pub fn service_labels(project: &str, service: &str) -> HashMap<String, String> {
+    let mut labels = project_labels(project);
+    labels.insert(LABEL_SERVICE.to_string(), service.to_string());
+    labels.insert(LABEL_COMPOSE_SERVICE.to_string(), service.to_string());
+    // `docker compose ps` lists only service containers that are not one-off runs.
+    labels.insert("com.docker.compose.oneoff".into(), "False".into());
+    labels.insert("com.docker.compose.container-number".into(), "1".into());
+    labels
 }
 
 /// A label filter for list calls.
@@ -148,6 +170,8 @@ pub trait ContainerEngine: Sync {
         files: &[containers::FileCopy<'_>],
     ) -> Result<String, EngineError>;
     async fn start(&self, id: &str) -> Result<(), EngineError>;
+    async fn stop(&self, id: &str) -> Result<(), EngineError>;
+    async fn remove_image(&self, image: &str) -> Result<bool, EngineError>;
     async fn health(&self, id: &str) -> Result<containers::Health, EngineError>;
     async fn logs(&self, id: &str, tail: Option<usize>) -> Result<String, EngineError>;
     async fn remove(&self, id: &str) -> Result<(), EngineError>;
@@ -202,6 +226,12 @@ impl ContainerEngine for Engine {
     async fn start(&self, id: &str) -> Result<(), EngineError> {
         Engine::start(self, id).await
     }
+    async fn stop(&self, id: &str) -> Result<(), EngineError> {
+        Engine::stop(self, id).await
+    }
+    async fn remove_image(&self, image: &str) -> Result<bool, EngineError> {
+        Engine::remove_image(self, image).await
+    }
     async fn health(&self, id: &str) -> Result<containers::Health, EngineError> {
         Engine::health(self, id).await
     }
@@ -221,6 +251,16 @@ impl ContainerEngine for Engine {
 
 #[cfg(test)]
 mod tests {
+    #[test]
+    fn objects_carry_the_compose_labels_too() {
+        let labels = super::service_labels("p", "kafka");
+        assert_eq!(labels["io.stackctl.project"], "p");
+        assert_eq!(labels["com.docker.compose.project"], "p");
+        assert_eq!(labels["io.stackctl.service"], "kafka");
+        assert_eq!(labels["com.docker.compose.service"], "kafka");
+        assert_eq!(super::project_labels("p").len(), 2);
+    }
+
     #[test]
     fn api_versions_parse_or_refuse() {
         assert_eq!(super::parse_api_version("1.41"), Some((1, 41)));

@@ -3,7 +3,7 @@
 
 use std::path::Path;
 
-use super::{UpError, UpInput, UpReport, up};
+use super::{UpError, UpInput, UpOptions, UpReport, up};
 use crate::clients::{ClientSetupError, Endpoints};
 use crate::compose::{self, ComposeError};
 use crate::engine::images::CaCertificates;
@@ -35,6 +35,8 @@ pub struct DeployOptions<'a> {
     pub templates: &'a TemplateSet,
     pub cas: &'a CaCertificates,
     pub verbose: bool,
+    /// Which services, and whether to recreate or build.
+    pub up: UpOptions,
 }
 
 /// Renders and writes the files of `phase` under `<root>/.stackctl/rendered`, then brings the
@@ -69,7 +71,7 @@ pub async fn deploy(
         redactor: &redactor,
         verbose: options.verbose,
     };
-    let report = up(&engine, &input, progress).await?;
+    let report = up(&engine, &input, &options.up, progress).await?;
     state.record(StackState {
         phase,
         complete: true,

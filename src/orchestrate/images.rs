@@ -11,12 +11,24 @@ use crate::engine::ContainerEngine;
 use crate::engine::images::{BuildRequest, CaCertificates};
 use crate::progress::Progress;
 
+/// When an image is built from its recipe.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum BuildPolicy {
+    /// When it is neither present nor pullable (`up`).
+    #[default]
+    IfMissing,
+    /// Every time, the layer cache reused (`images build`).
+    Always,
+    /// Never: a missing image that cannot be pulled is an error (`up --no-build`).
+    Never,
+}
+
 /// Builds (or finds, or pulls) every image of the stack. Returns image IDs by service.
 pub async fn ensure_images<E: ContainerEngine>(
     engine: &E,
     stack: &Stack,
     cas: &CaCertificates,
-    force_build: bool,
+    policy: BuildPolicy,
     only: &[String],
     verbose: bool,
     progress: &dyn Progress,
@@ -28,7 +40,9 @@ pub async fn ensure_images<E: ContainerEngine>(
         if !only.is_empty() && !only.contains(&service.name) {
             continue;
         }
-        if !force_build && let Some(id) = engine.image_id(&service.image).await {
+        if policy != BuildPolicy::Always
+            && let Some(id) = engine.image_id(&service.image).await
+        {
             ids.insert(service.name.clone(), id);
             continue;
         }
@@ -38,6 +52,15 @@ pub async fn ensure_images<E: ContainerEngine>(
         {
             ids.insert(service.name.clone(), id);
             continue;
+        }
+        if policy == BuildPolicy::Never {
+            return Err(UpError::Service {
+                service: service.name.clone(),
+                message: format!(
+                    "image {} is missing and --no-build forbids building it; run `stackctl images build {}` (or `up` without --no-build)",
+                    service.image, service.name
+                ),
+            });
         }
         to_build.push(service);
     }

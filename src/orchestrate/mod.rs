@@ -5,6 +5,7 @@ mod deploy;
 mod down;
 mod health;
 mod images;
+mod lifecycle;
 mod pipeline_status;
 mod post;
 mod up;
@@ -24,8 +25,9 @@ use crate::secrets::{Redactor, SecretSet};
 use crate::settings::{Phase, Settings};
 
 pub use deploy::{DeployError, DeployOptions, deploy};
-pub use down::{DownReport, down};
-pub use images::ensure_images;
+pub use down::{DownOptions, DownReport, KeptImage, down};
+pub use images::{BuildPolicy, ensure_images};
+pub use lifecycle::{LifecycleReport, restart, selected, start, stop};
 pub use pipeline_status::{PipelineStatus, pipeline_status};
 pub use post::{TopicPlan, topic_plan};
 pub use up::{config_hash, file_copies, recreate_service, up};
@@ -67,6 +69,16 @@ pub struct UpReport {
     pub endpoints: BTreeMap<String, String>,
     pub seconds: f64,
     pub api_version: String,
+}
+
+/// How `up` goes about it (the command line's choices).
+#[derive(Debug, Clone, Default)]
+pub struct UpOptions {
+    /// Only these services and what they depend on (empty: all).
+    pub services: Vec<String>,
+    /// Recreate containers even when their hash is unchanged.
+    pub force_recreate: bool,
+    pub build: BuildPolicy,
 }
 
 /// Everything `up` needs, computed upstream: nothing here is read back from disk.

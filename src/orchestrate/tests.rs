@@ -68,6 +68,8 @@ struct Fake {
     /// Health by service (default: healthy).
     health: BTreeMap<String, Health>,
     logs: String,
+    /// Images the engine does not have.
+    missing: Vec<String>,
 }
 
 impl Fake {
@@ -90,7 +92,7 @@ impl ContainerEngine for Fake {
         (1, 41)
     }
     async fn image_id(&self, image: &str) -> Option<String> {
-        Some(format!("sha-{image}"))
+        (!self.missing.iter().any(|m| m == image)).then(|| format!("sha-{image}"))
     }
     async fn try_pull(&self, _: &str, _: &dyn Progress) -> bool {
         false
@@ -125,6 +127,14 @@ impl ContainerEngine for Fake {
         self.record(format!("start {}", Fake::service_of(id)));
         Ok(())
     }
+    async fn stop(&self, id: &str) -> Result<(), EngineError> {
+        self.record(format!("stop {}", Fake::service_of(id)));
+        Ok(())
+    }
+    async fn remove_image(&self, image: &str) -> Result<bool, EngineError> {
+        self.record(format!("rmi {image}"));
+        Ok(true)
+    }
     async fn health(&self, id: &str) -> Result<Health, EngineError> {
         Ok(self
             .health
@@ -158,6 +168,10 @@ fn two_services() -> (Settings, Stack) {
 }
 
 fn run_up(fake: &Fake) -> Result<UpReport, UpError> {
+    run_up_with(fake, &UpOptions::default())
+}
+
+fn run_up_with(fake: &Fake, options: &UpOptions) -> Result<UpReport, UpError> {
     let (settings, stack) = two_services();
     let secrets = SecretSet::from_map(BTreeMap::new());
     let redactor = Redactor::default();
@@ -178,7 +192,7 @@ fn run_up(fake: &Fake) -> Result<UpReport, UpError> {
         .enable_all()
         .build()
         .expect("runtime")
-        .block_on(up(fake, &input, &Silent))
+        .block_on(up(fake, &input, options, &Silent))
 }
 
 fn existing(service: &str, hash: &str) -> ProjectContainer {
@@ -291,7 +305,7 @@ fn down_removes_dependents_first() {
     let report = tokio::runtime::Builder::new_current_thread()
         .build()
         .expect("runtime")
-        .block_on(down(&fake, &stack, false))
+        .block_on(down(&fake, &stack, DownOptions::default()))
         .expect("down");
     assert_eq!(fake.ops(), ["remove client", "remove broker"]);
     assert_eq!(report.networks, ["t_n"]);
@@ -333,4 +347,126 @@ fn config_hash_follows_file_contents() {
     assert_eq!(first, config_hash(&service, "img", &copy("a")));
     assert_ne!(first, config_hash(&service, "other-img", &copy("a")));
     assert_ne!(first, config_hash(&service, "img", &copy("b")));
+}
+
+#[test]
+fn up_of_one_service_brings_what_it_depends_on_and_nothing_else() {
+    let fake = Fake::default();
+    let only_client = UpOptions {
+        services: vec!["client".into()],
+        ..UpOptions::default()
+    };
+    run_up_with(&fake, &only_client).expect("up client");
+    assert_eq!(
+        fake.ops(),
+        [
+            "create broker",
+            "start broker",
+            "create client",
+            "start client"
+        ]
+    );
+    let fake = Fake::default();
+    let only_broker = UpOptions {
+        services: vec!["broker".into()],
+        ..UpOptions::default()
+    };
+    let report = run_up_with(&fake, &only_broker).expect("up broker");
+    assert_eq!(fake.ops(), ["create broker", "start broker"]);
+    assert_eq!(report.services.len(), 1);
+    let unknown = UpOptions {
+        services: vec!["nope".into()],
+        ..UpOptions::default()
+    };
+    let err = run_up_with(&Fake::default(), &unknown).expect_err("unknown service");
+    assert!(err.to_string().contains("unknown service `nope`"), "{err}");
+}
+
+#[test]
+fn force_recreate_replaces_unchanged_containers() {
+    let fake = Fake {
+        existing: vec![
+            existing("broker", &hash_of("broker")),
+            existing("client", &hash_of("client")),
+        ],
+        ..Fake::default()
+    };
+    let options = UpOptions {
+        force_recreate: true,
+        ..UpOptions::default()
+    };
+    let report = run_up_with(&fake, &options).expect("up");
+    assert!(
+        report
+            .services
+            .iter()
+            .all(|s| s.action == Action::Recreated)
+    );
+    assert_eq!(fake.ops()[..2], ["remove client", "remove broker"]);
+}
+
+#[test]
+fn no_build_names_the_missing_image_instead_of_building() {
+    let fake = Fake {
+        missing: vec!["img/client".into()],
+        ..Fake::default()
+    };
+    let options = UpOptions {
+        build: BuildPolicy::Never,
+        ..UpOptions::default()
+    };
+    let err = run_up_with(&fake, &options)
+        .expect_err("missing image")
+        .to_string();
+    assert!(
+        err.contains("img/client") && err.contains("--no-build"),
+        "{err}"
+    );
+    assert!(fake.ops().iter().all(|op| !op.starts_with("build")));
+}
+
+#[test]
+fn stop_goes_dependents_first_and_start_in_dependency_order() {
+    let (_, stack) = two_services();
+    let rt = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .expect("runtime");
+    let fake = Fake {
+        existing: vec![existing("broker", "h"), existing("client", "h")],
+        ..Fake::default()
+    };
+    rt.block_on(stop(&fake, &stack, &[], &Silent))
+        .expect("stop");
+    assert_eq!(fake.ops(), ["stop client", "stop broker"]);
+    let stopped = |s: &str| ProjectContainer {
+        state: "exited".into(),
+        ..existing(s, "h")
+    };
+    let fake = Fake {
+        existing: vec![stopped("broker"), stopped("client")],
+        ..Fake::default()
+    };
+    let report = rt
+        .block_on(start(&fake, &stack, &[], &Redactor::default(), &Silent))
+        .expect("start");
+    assert_eq!(fake.ops(), ["start broker", "start client"]);
+    assert!(
+        report
+            .services
+            .iter()
+            .all(|s| s.health.as_deref() == Some("healthy"))
+    );
+    // A named service only; one without a container is named.
+    let fake = Fake::default();
+    let err = rt
+        .block_on(start(
+            &fake,
+            &stack,
+            &["broker".into()],
+            &Redactor::default(),
+            &Silent,
+        ))
+        .expect_err("no container");
+    assert!(err.to_string().contains("stackctl up"), "{err}");
 }

@@ -9,7 +9,8 @@ use std::time::Instant;
 use sha2::{Digest, Sha256};
 
 use super::images::ensure_images;
-use super::{Action, ServiceReport, UpError, UpInput, UpReport, decide, health, post};
+use super::lifecycle::selected;
+use super::{Action, ServiceReport, UpError, UpInput, UpOptions, UpReport, decide, health, post};
 use crate::compose::{Service, Stack};
 use crate::engine::ContainerEngine;
 use crate::engine::containers::{FileCopy, ProjectContainer};
@@ -46,20 +47,28 @@ pub fn config_hash(service: &Service, image_id: &str, files: &[FileCopy<'_>]) ->
     hex::encode(hasher.finalize())
 }
 
-/// Brings the stack to the desired state, wave by wave, then runs the post-start steps.
+/// Brings the stack (or the services `options` names, with what they depend on) to the desired
+/// state, wave by wave, then runs the post-start steps.
 pub async fn up<E: ContainerEngine>(
     engine: &E,
     input: &UpInput<'_>,
+    options: &UpOptions,
     progress: &dyn Progress,
 ) -> Result<UpReport, UpError> {
     let started = Instant::now();
     let stack = input.stack;
+    let chosen = selected(stack, &options.services, true)?;
+    let only: Vec<String> = if options.services.is_empty() {
+        Vec::new()
+    } else {
+        chosen.iter().cloned().collect()
+    };
     let images = ensure_images(
         engine,
         stack,
         input.cas,
-        false,
-        &[],
+        options.build,
+        &only,
         input.verbose,
         progress,
     )
@@ -71,11 +80,11 @@ pub async fn up<E: ContainerEngine>(
         engine.ensure_volume(&stack.project, volume).await?;
     }
     let existing = engine.project_containers(&stack.project).await?;
-    check_host_ports(stack, &existing)?;
-    // Containers of services that the compose file no longer has.
+    check_host_ports(stack, &chosen, &existing)?;
+    // Containers of services that the compose file no longer has (when the whole stack is up'd).
     for c in existing
         .iter()
-        .filter(|c| stack.service(&c.service).is_none())
+        .filter(|c| options.services.is_empty() && stack.service(&c.service).is_none())
     {
         progress.line(&c.service, "removing: no longer in the compose file");
         engine.remove(&c.id).await?;
@@ -84,7 +93,7 @@ pub async fn up<E: ContainerEngine>(
     // (clients before the broker they use), so no client hangs on a broker that went away; then
     // everything starts in dependency order.
     let mut plans: BTreeMap<String, Planned> = BTreeMap::new();
-    for service in &stack.services {
+    for service in stack.services.iter().filter(|s| chosen.contains(&s.name)) {
         let image_id = images.get(&service.name).ok_or_else(|| UpError::Service {
             service: service.name.clone(),
             message: "no image was resolved for it".into(),
@@ -94,7 +103,10 @@ pub async fn up<E: ContainerEngine>(
         plans.insert(
             service.name.clone(),
             Planned {
-                action: decide(current, &hash),
+                action: match decide(current, &hash) {
+                    Action::Unchanged if options.force_recreate => Action::Recreated,
+                    action => action,
+                },
                 current_id: current.map(|c| c.id.clone()),
                 was_running_same: current.is_some_and(|c| c.hash == hash),
                 hash,
@@ -110,7 +122,9 @@ pub async fn up<E: ContainerEngine>(
                 .filter(|_| plan.action == Action::Recreated)?;
             progress.line(
                 &service.name,
-                if plan.was_running_same {
+                if plan.was_running_same && options.force_recreate {
+                    "recreating: --force-recreate"
+                } else if plan.was_running_same {
                     "recreating: it was not running"
                 } else {
                     "recreating: its definition or files changed"
@@ -125,6 +139,10 @@ pub async fn up<E: ContainerEngine>(
     let mut reports = Vec::new();
     let mut steps = Vec::new();
     for wave in stack.start_waves() {
+        let wave: Vec<&Service> = wave
+            .into_iter()
+            .filter(|s| chosen.contains(&s.name))
+            .collect();
         let futures = wave.iter().map(|service| {
             let plan = &plans[&service.name];
             bring_up(engine, stack, service, plan, input, progress)
@@ -198,8 +216,12 @@ async fn bring_up<E: ContainerEngine>(
 
 /// Fails before anything starts when a host port a service publishes is taken by another
 /// process (ports our own running containers hold are fine).
-fn check_host_ports(stack: &Stack, existing: &[ProjectContainer]) -> Result<(), UpError> {
-    for service in &stack.services {
+fn check_host_ports(
+    stack: &Stack,
+    chosen: &std::collections::BTreeSet<String>,
+    existing: &[ProjectContainer],
+) -> Result<(), UpError> {
+    for service in stack.services.iter().filter(|s| chosen.contains(&s.name)) {
         for port in &service.ports {
             let ours = existing.iter().any(|c| {
                 c.state == "running"

@@ -7,6 +7,10 @@ use std::fmt::Write;
 pub enum EscapeError {
     #[error("a value contains a line break, which cannot be written into a {0} file")]
     LineBreak(&'static str),
+    #[error(
+        "a value cannot be written into a {0} file unchanged (trailing whitespace, a backslash before = or :, a NUL, or more than 400 bytes)"
+    )]
+    Unrepresentable(&'static str),
 }
 
 fn refuse_line_breaks(value: &str, format: &'static str) -> Result<(), EscapeError> {
@@ -61,6 +65,31 @@ pub fn properties(value: &str) -> Result<String, EscapeError> {
     Ok(out)
 }
 
+/// A value in a librdkafka-style config file as `kcat -F` reads it: each line is trimmed of
+/// whitespace at both ends, split at its first `=`, and every `\=` and `\:` anywhere on it
+/// becomes `=` and `:` (a courtesy to Java files); lines are read in 512-byte pieces. There is no
+/// escape syntax, so a value that would not read back unchanged is refused rather than altered
+/// (templates ask [`librdkafka_safe`] first and say what to do instead).
+pub fn librdkafka(value: &str) -> Result<String, EscapeError> {
+    refuse_line_breaks(value, "librdkafka config")?;
+    if !librdkafka_safe(value) {
+        return Err(EscapeError::Unrepresentable("librdkafka config"));
+    }
+    Ok(value.to_string())
+}
+
+/// Whether `value` reads back unchanged from a `kcat -F` config line (see [`librdkafka`]).
+pub fn librdkafka_safe(value: &str) -> bool {
+    !(value.contains(['\r', '\n', '\0'])
+        || value.ends_with(|c: char| c.is_ascii_whitespace() || c == '\u{b}')
+        || value.contains("\\=")
+        || value.contains("\\:")
+        || value.len() > LIBRDKAFKA_MAX_VALUE)
+}
+
+/// Longest value that keeps `sasl.password=VALUE` within kcat's 512-byte line buffer.
+const LIBRDKAFKA_MAX_VALUE: usize = 400;
+
 /// XML text or attribute content.
 pub fn xml(value: &str) -> Result<String, EscapeError> {
     refuse_line_breaks(value, "XML")?;
@@ -98,6 +127,25 @@ mod tests {
     #[test]
     fn xml_escapes_markup() {
         assert_eq!(xml(r#"<a&"'>"#).expect("ok"), "&lt;a&amp;&quot;&apos;&gt;");
+    }
+
+    #[test]
+    fn librdkafka_values_pass_unchanged_or_are_refused() {
+        for ok in [
+            "abc",
+            " lead",
+            "a=b:c#d!e",
+            "p@ss w\"o'rd",
+            "é😀",
+            "#start",
+            "back\\slash",
+        ] {
+            assert_eq!(librdkafka(ok).as_deref(), Ok(ok));
+        }
+        for bad in ["trail ", "tab\t", "a\\=b", "a\\:b", "nul\0", "a\nb"] {
+            assert!(librdkafka(bad).is_err(), "{bad:?}");
+        }
+        assert!(librdkafka(&"x".repeat(401)).is_err());
     }
 
     #[test]

@@ -5,7 +5,7 @@
 
 use std::path::Path;
 
-use crate::settings::{KafkaRole, Phase};
+use crate::settings::{ClickHouseRole, KafkaRole, Phase};
 
 /// Default output directory for rendered files, relative to the project root (git-ignored).
 pub const RENDER_DIR: &str = ".stackctl/rendered";
@@ -28,6 +28,13 @@ pub enum FileId {
     ClickHouseUsers,
     ClickHouseHealthcheck,
     ClickHouseSchema,
+    KcatAdmin,
+    KcatSchemaRegistry,
+    KcatConnect,
+    KcatApp,
+    ClickHouseClientAdmin,
+    ClickHouseClientWriter,
+    ClickHouseClientReadonly,
 }
 
 /// One row of the layout.
@@ -44,8 +51,10 @@ pub struct FileSpec {
     pub secret: bool,
     /// The first phase that has this file.
     pub from: Phase,
-    /// For Kafka client property files: which principal logs in.
+    /// For Kafka client config files: which principal logs in.
     pub client: Option<KafkaRole>,
+    /// For clickhouse-client config files: which user logs in.
+    pub clickhouse: Option<ClickHouseRole>,
 }
 
 impl FileSpec {
@@ -70,6 +79,7 @@ const fn file(
         secret,
         from,
         client: None,
+        clickhouse: None,
     }
 }
 
@@ -92,9 +102,39 @@ const fn client(
     }
 }
 
+/// A librdkafka-style config (`kcat -F FILE`) for a Kafka principal; only people use it.
+const fn kcat(id: FileId, path: &'static str, role: KafkaRole) -> FileSpec {
+    FileSpec {
+        client: Some(role),
+        ..file(
+            id,
+            "clients/kcat.conf.j2",
+            path,
+            "clients",
+            true,
+            Phase::KafkaAuth,
+        )
+    }
+}
+
+/// A `clickhouse-client --config-file FILE` config for a ClickHouse user (users exist from phase 2).
+const fn clickhouse_client(id: FileId, path: &'static str, role: ClickHouseRole) -> FileSpec {
+    FileSpec {
+        clickhouse: Some(role),
+        ..file(
+            id,
+            "clients/clickhouse-client.xml.j2",
+            path,
+            "clients",
+            true,
+            Phase::ClickHouseAuth,
+        )
+    }
+}
+
 impl FileId {
     /// Every rendered file, in render order.
-    pub const ALL: [FileId; 15] = [
+    pub const ALL: [FileId; 22] = [
         FileId::KafkaServer,
         FileId::KafkaHealthcheck,
         FileId::AdminClient,
@@ -110,6 +150,13 @@ impl FileId {
         FileId::ClickHouseUsers,
         FileId::ClickHouseHealthcheck,
         FileId::ClickHouseSchema,
+        FileId::KcatAdmin,
+        FileId::KcatSchemaRegistry,
+        FileId::KcatConnect,
+        FileId::KcatApp,
+        FileId::ClickHouseClientAdmin,
+        FileId::ClickHouseClientWriter,
+        FileId::ClickHouseClientReadonly,
     ];
 
     /// This file's row of the layout.
@@ -133,6 +180,13 @@ impl FileId {
             ClickHouseUsers => file(self, "clickhouse/users.xml.j2", "clickhouse/users.d/stackctl-users.xml", "clickhouse", true, ClickHouseAuth),
             ClickHouseHealthcheck => file(self, "clickhouse/healthcheck.headers.j2", "clickhouse/healthcheck.headers", "clickhouse", true, KafkaAuth),
             ClickHouseSchema => file(self, "clickhouse/schema.sql.j2", "clickhouse/schema.sql", "clickhouse", false, KafkaAuth),
+            KcatAdmin => kcat(self, "clients/admin.kcat.conf", KafkaRole::Admin),
+            KcatSchemaRegistry => kcat(self, "clients/schema_registry.kcat.conf", KafkaRole::SchemaRegistry),
+            KcatConnect => kcat(self, "clients/connect.kcat.conf", KafkaRole::Connect),
+            KcatApp => kcat(self, "clients/app.kcat.conf", KafkaRole::App),
+            ClickHouseClientAdmin => clickhouse_client(self, "clients/clickhouse-admin.xml", ClickHouseRole::Admin),
+            ClickHouseClientWriter => clickhouse_client(self, "clients/clickhouse-writer.xml", ClickHouseRole::Writer),
+            ClickHouseClientReadonly => clickhouse_client(self, "clients/clickhouse-readonly.xml", ClickHouseRole::Readonly),
         }
     }
 }
@@ -177,6 +231,21 @@ mod tests {
             by_path(Path::new("clickhouse/schema.sql")).map(|s| s.id),
             Some(FileId::ClickHouseSchema)
         );
-        assert_eq!(template_names().len(), 14);
+        assert_eq!(template_names().len(), 16);
+    }
+
+    #[test]
+    fn every_principal_has_its_client_configs_and_they_are_private() {
+        for role in KafkaRole::ALL {
+            let kcat = layout().find(|s| s.client == Some(role) && s.path.ends_with(".kcat.conf"));
+            let kcat = kcat.expect("a kcat config per Kafka principal");
+            assert!(kcat.secret && kcat.service == "clients", "{}", kcat.path);
+        }
+        for role in ClickHouseRole::ALL {
+            let xml = layout()
+                .find(|s| s.clickhouse == Some(role))
+                .expect("a clickhouse-client config");
+            assert!(xml.secret && xml.service == "clients" && xml.from == Phase::ClickHouseAuth);
+        }
     }
 }

@@ -197,6 +197,10 @@ fn environment(templates: &TemplateSet) -> Result<Environment<'_>, RenderError> 
     env.add_filter("jaas", filter(escape::jaas));
     env.add_filter("properties", filter(escape::properties));
     env.add_filter("xml", filter(escape::xml));
+    env.add_filter("librdkafka", filter(escape::librdkafka));
+    env.add_test("librdkafka_safe", |value: String| {
+        escape::librdkafka_safe(&value)
+    });
     for (name, source) in templates.sources() {
         env.add_template(name, source)
             .map_err(|e| template_error(name, &e))?;
@@ -249,11 +253,14 @@ pub fn plan(
     };
     let mut files = Vec::new();
     for spec in layout::layout().filter(|s| s.exists_at(phase)) {
-        let ctx = match spec.client {
-            Some(role) => {
+        let ctx = match (spec.client, spec.clickhouse) {
+            (Some(role), _) => {
                 context! { client => Value::from(Serde(kafka_login(settings, secrets, role)?)), ..base.clone() }
             }
-            None => base.clone(),
+            (None, Some(role)) => {
+                context! { login => Value::from(Serde(clickhouse_login(settings, secrets, role)?)), ..base.clone() }
+            }
+            (None, None) => base.clone(),
         };
         let contents = env
             .get_template(spec.template)

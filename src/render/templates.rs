@@ -34,6 +34,8 @@ const EMBEDDED: &[(&str, &str)] = embedded![
     "clickhouse/users.xml.j2",
     "clickhouse/healthcheck.headers.j2",
     "clickhouse/schema.sql.j2",
+    "clients/kcat.conf.j2",
+    "clients/clickhouse-client.xml.j2",
 ];
 
 /// Which template set a render used.

@@ -9,6 +9,7 @@ use serde::{Deserialize, Serialize};
 
 mod acl;
 mod phase;
+mod pipeline;
 mod service;
 mod validate;
 
@@ -16,6 +17,7 @@ pub use acl::{
     AclBinding, CLUSTER_RESOURCE, Grant, KafkaAcls, Operation, PatternType, ResourceType,
 };
 pub use phase::{Capabilities, Phase, UnknownPhase};
+pub use pipeline::{Pipeline, Sink};
 pub use service::ServiceKind;
 
 /// Where the settings live, relative to the project root.
@@ -44,6 +46,9 @@ pub enum ConfigError {
 #[serde(deny_unknown_fields)]
 pub struct Settings {
     pub project: String,
+    /// The host address every published port binds (loopback by default).
+    #[serde(default = "loopback")]
+    pub publish_address: std::net::IpAddr,
     pub kafka: Kafka,
     pub schema_registry: SchemaRegistry,
     pub connect: Connect,
@@ -137,6 +142,8 @@ pub struct ClickHouse {
     pub http_port: u16,
     pub native_port: u16,
     pub host_http_port: u16,
+    /// Native protocol port published on the host's loopback (clickhouse-client).
+    pub host_native_port: u16,
     pub database: String,
     pub users: ClickHouseUsers,
 }
@@ -147,56 +154,6 @@ pub struct ClickHouseUsers {
     pub admin: String,
     pub writer: String,
     pub readonly: String,
-}
-
-#[derive(Debug, Clone, Serialize, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct Pipeline {
-    pub topic: String,
-    pub table: String,
-    pub partitions: u32,
-    /// Records the sink cannot write (ClickHouse rejects them, or they are no JSON object) go
-    /// here, with headers saying why; created explicitly by `up`.
-    pub dead_letter_topic: String,
-    /// How the sink batches (defaults when absent).
-    #[serde(default)]
-    pub sink: Sink,
-}
-
-/// The sink's batching and its consumer, rendered into the connector config and the worker's
-/// `consumer.` settings (connectors may not override their clients' settings from phase 5).
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(deny_unknown_fields, default)]
-pub struct Sink {
-    /// Sink tasks (Connect's `tasks.max`); more than the topic's partitions would idle.
-    pub tasks: u32,
-    /// Rows per INSERT at most.
-    pub batch_size: u32,
-    /// How long a partial batch waits for more records before it is sent.
-    pub linger_ms: u32,
-    /// Records one consumer poll hands the task at most (`consumer.max.poll.records`).
-    pub max_poll_records: u32,
-    /// The broker answers a fetch once it has this many bytes (`consumer.fetch.min.bytes`)…
-    pub fetch_min_bytes: u32,
-    /// …or this much time passed (`consumer.fetch.max.wait.ms`).
-    pub fetch_max_wait_ms: u32,
-    /// How often written offsets are committed (`offset.flush.interval.ms`): after a crash of
-    /// Connect, at most this much is written twice.
-    pub commit_interval_ms: u32,
-}
-
-impl Default for Sink {
-    fn default() -> Sink {
-        Sink {
-            tasks: 1,
-            batch_size: 20_000,
-            linger_ms: 200,
-            max_poll_records: 5_000,
-            fetch_min_bytes: 1,
-            fetch_max_wait_ms: 100,
-            commit_interval_ms: 1_000,
-        }
-    }
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -248,6 +205,10 @@ impl RestartPolicy {
 
 fn default_true() -> bool {
     true
+}
+
+fn loopback() -> std::net::IpAddr {
+    std::net::IpAddr::V4(std::net::Ipv4Addr::LOCALHOST)
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -386,6 +347,24 @@ impl Settings {
             )
             .chain(RestApi::ALL.into_iter().map(|api| self.rest_principal(api)))
             .collect()
+    }
+
+    /// Every port the stack publishes on the host: (service, host port, container port). Nothing
+    /// else may be published, and each binds [`Settings::publish_address`].
+    pub fn published_ports(&self) -> Vec<(ServiceKind, u16, u16)> {
+        let (k, s, c, ch) = (
+            &self.kafka,
+            &self.schema_registry,
+            &self.connect,
+            &self.clickhouse,
+        );
+        vec![
+            (ServiceKind::Kafka, k.host_port, k.listeners.external),
+            (ServiceKind::SchemaRegistry, s.host_port, s.port),
+            (ServiceKind::Connect, c.host_port, c.port),
+            (ServiceKind::ClickHouse, ch.host_http_port, ch.http_port),
+            (ServiceKind::ClickHouse, ch.host_native_port, ch.native_port),
+        ]
     }
 
     pub fn rest_principal(&self, api: RestApi) -> Principal {

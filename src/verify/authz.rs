@@ -14,6 +14,7 @@ use rdkafka::error::RDKafkaErrorCode::{
 use super::{Check, Context, Outcome, check, fail, pass};
 use crate::clients::Login;
 use crate::clients::authz::Access;
+use crate::render::FileId;
 use crate::secrets::Secret;
 use crate::settings::{AclBinding, KafkaRole, RestApi, ServiceKind};
 
@@ -190,37 +191,18 @@ async fn acls_as_declared(ctx: &Context) -> Outcome {
     }
 }
 
-/// The broker's own server.properties, copied out of its container: the authorizer runs, a
-/// resource without ACLs is closed, and the super users are exactly the admin principal.
+/// The broker's own server.properties, copied out of its container: the authorizer runs and a
+/// resource without ACLs is closed (who the super users are is `posture.super-users`).
 async fn broker_authorizer(ctx: &Context) -> Outcome {
     if let Err(o) = enforced(ctx) {
         return o;
     }
-    const FILE: &str = "/etc/kafka/server.properties";
-    let containers = match ctx.engine.project_containers(&ctx.settings.project).await {
-        Ok(c) => c,
-        Err(e) => return fail(e.to_string()),
-    };
-    let Some(kafka) = containers
-        .iter()
-        .find(|c| c.service == ServiceKind::Kafka.name())
-    else {
-        return fail("no kafka container");
-    };
-    let props = match ctx.engine.read_file(&kafka.id, FILE).await {
-        Ok(bytes) => match java_properties::read(bytes.as_slice()) {
+    let (at, props) =
+        match super::posture::properties_in(ctx, ServiceKind::Kafka, FileId::KafkaServer).await {
             Ok(p) => p,
-            Err(e) => {
-                return fail(format!(
-                    "{FILE} in {}: not a properties file ({e})",
-                    kafka.name
-                ));
-            }
-        },
-        Err(e) => return fail(format!("copying {FILE} out of {}: {e}", kafka.name)),
-    };
+            Err(e) => return fail(e),
+        };
     let get = |k: &str| props.get(k).map(|v| v.trim().to_string());
-    let admin = format!("User:{}", ctx.settings.kafka.principals.admin);
     let mut wrong = Vec::new();
     if get("authorizer.class.name").as_deref()
         != Some("org.apache.kafka.metadata.authorizer.StandardAuthorizer")
@@ -236,26 +218,13 @@ async fn broker_authorizer(ctx: &Context) -> Outcome {
             "allow.everyone.if.no.acl.found is true: every resource without an ACL is open".into(),
         );
     }
-    let supers: BTreeSet<String> = get("super.users")
-        .unwrap_or_default()
-        .split(';')
-        .map(|s| s.trim().to_string())
-        .filter(|s| !s.is_empty())
-        .collect();
-    if supers != BTreeSet::from([admin.clone()]) {
-        wrong.push(format!(
-            "super.users is {supers:?}, must be exactly {admin}"
-        ));
-    }
     if wrong.is_empty() {
         pass(format!(
-            "{FILE} in {}: StandardAuthorizer, no access without an ACL, super user {admin} only",
-            kafka.name
+            "{at}: StandardAuthorizer, no access without an ACL"
         ))
     } else {
         fail(format!(
-            "{FILE} in {}: {} (templates/kafka/server.properties.j2)",
-            kafka.name,
+            "{at}: {} (templates/kafka/server.properties.j2)",
             wrong.join("; ")
         ))
     }
@@ -334,7 +303,7 @@ async fn login_override_refused(ctx: &Context) -> Outcome {
 
 pub fn checks() -> Vec<Check> {
     vec![
-        check!("authz.broker-authorizer", "authz", from Authorization, Negative, 15, "the broker runs StandardAuthorizer, closed without ACLs, admin the only super user", |ctx| broker_authorizer(ctx).await),
+        check!("authz.broker-authorizer", "authz", from Authorization, Negative, 15, "the broker runs StandardAuthorizer, closed to everyone where no ACL is found", |ctx| broker_authorizer(ctx).await),
         check!("authz.acls-as-declared", "authz", from Authorization, Negative, 15, "the broker holds exactly the declared ACLs", |ctx| acls_as_declared(ctx).await),
         check!("authz.app.refuse-read-connect-internal", "authz", from Authorization, Negative, 15, "app cannot read a Connect internal topic", |ctx| {
             read_as(ctx, KafkaRole::App, &ctx.settings.connect.topics.offsets).await

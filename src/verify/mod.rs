@@ -9,6 +9,7 @@ mod connect;
 mod hygiene;
 mod kafka;
 mod pipeline;
+pub mod posture;
 pub mod report;
 mod schema_registry;
 mod xml_text;
@@ -21,6 +22,7 @@ use std::time::{Duration, Instant};
 use serde::Serialize;
 
 use crate::clients::{ClientSetupError, Endpoints};
+use crate::compose::Stack;
 use crate::engine::Engine;
 use crate::secrets::{Redactor, SecretSet};
 use crate::settings::{Phase, Settings};
@@ -42,6 +44,9 @@ pub enum Kind {
 pub enum Outcome {
     Pass(String),
     Fail(String),
+    /// Neither: what the check wanted to prove cannot be enforced here (e.g. the server version
+    /// offers no way); reported as a visible warning with the reason, never as a pass.
+    Warn(String),
 }
 
 /// What the report says about a check.
@@ -65,6 +70,8 @@ pub struct Context {
     pub phase: Phase,
     pub engine: Engine,
     pub endpoints: Endpoints,
+    /// The compose model at this phase: where each rendered file is mounted, what is declared.
+    pub stack: Stack,
     /// A fresh id for this run; checks mark the data they write with it.
     pub run_id: String,
 }
@@ -76,8 +83,10 @@ impl Context {
         secrets: SecretSet,
         phase: Phase,
         engine: Engine,
+        stack: Stack,
     ) -> Result<Context, ClientSetupError> {
         Ok(Context {
+            stack,
             root: root.to_path_buf(),
             redactor: Redactor::new(&secrets),
             endpoints: Endpoints::new(&settings, &secrets)?,
@@ -121,6 +130,7 @@ pub fn catalogue() -> Vec<Check> {
     all.extend(pipeline::checks());
     all.extend(hygiene::checks());
     all.extend(authz::checks());
+    all.extend(posture::checks());
     all
 }
 
@@ -152,6 +162,17 @@ pub struct Report {
 impl Report {
     pub fn success(&self) -> bool {
         self.failed == 0
+    }
+
+    /// Adds a result computed outside the catalogue (e.g. the baseline comparison).
+    pub fn add(&mut self, result: CheckResult) {
+        match result.verdict {
+            Verdict::Pass => self.passed += 1,
+            Verdict::Fail => self.failed += 1,
+            Verdict::Warn => self.warned += 1,
+            Verdict::Skipped => self.skipped += 1,
+        }
+        self.checks.push(result);
     }
 }
 
@@ -207,6 +228,7 @@ pub async fn run(ctx: &Context, only: &[String], skip: &[String]) -> Report {
         let required = ctx.phase >= check.required_from;
         let (verdict, reason) = match outcome {
             Outcome::Pass(reason) => (Verdict::Pass, reason),
+            Outcome::Warn(reason) => (Verdict::Warn, reason),
             Outcome::Fail(reason) if required => (Verdict::Fail, reason),
             Outcome::Fail(reason) => (
                 Verdict::Warn,
@@ -245,6 +267,10 @@ pub(crate) fn pass(reason: impl Into<String>) -> Outcome {
 
 pub(crate) fn fail(reason: impl Into<String>) -> Outcome {
     Outcome::Fail(reason.into())
+}
+
+pub(crate) fn warn(reason: impl Into<String>) -> Outcome {
+    Outcome::Warn(reason.into())
 }
 
 /// Declares a check whose body is an async block over `ctx`.

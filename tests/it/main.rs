@@ -5,6 +5,8 @@ mod cli;
 mod e2e;
 mod e2e_pipeline;
 mod escaping;
+mod habits;
+mod posture;
 mod render;
 
 use std::collections::BTreeMap;

@@ -125,14 +125,27 @@ fn connector_config_holds_references_not_passwords() {
         json["errors.deadletterqueue.context.headers.enable"],
         "true"
     );
-    // The password lands in exactly one file: the one FileConfigProvider reads.
+    // The password lands in exactly one file a container mounts: the one FileConfigProvider
+    // reads. Besides it, only the writer's own clickhouse-client config for people has it.
     let holders: Vec<_> = plan
         .files
         .iter()
         .filter(|f| f.contents.contains(&password))
         .map(|f| f.path.display().to_string())
         .collect();
-    assert_eq!(holders, ["connect/secrets/clickhouse-writer.properties"]);
+    assert_eq!(
+        holders,
+        [
+            "connect/secrets/clickhouse-writer.properties",
+            "clients/clickhouse-writer.xml"
+        ]
+    );
+    assert!(
+        plan.files
+            .iter()
+            .filter(|f| f.contents.contains(&password))
+            .all(|f| f.secret)
+    );
 }
 
 #[test]
@@ -226,7 +239,10 @@ fn write_rewrites_only_changed_files_and_removes_stale_ones() {
         removed,
         [
             "connect/secrets/clickhouse-writer.properties",
-            "clickhouse/users.d/stackctl-users.xml"
+            "clickhouse/users.d/stackctl-users.xml",
+            "clients/clickhouse-admin.xml",
+            "clients/clickhouse-writer.xml",
+            "clients/clickhouse-readonly.xml"
         ]
     );
     assert!(
@@ -252,7 +268,45 @@ fn a_phase_change_rewrites_only_the_files_it_changes() {
         .collect::<Vec<_>>()
     };
     write(1);
-    assert_eq!(write(2), ["clickhouse", "connect"]);
+    assert_eq!(write(2), ["clickhouse", "clients", "connect"]);
     assert!(write(3).is_empty());
     assert_eq!(write(4), ["kafka", "schema-registry"]);
+}
+
+#[test]
+fn clickhouse_client_configs_are_well_formed_and_carry_the_password() {
+    let settings = repo_settings();
+    let password = "Wr1ter<&\"'>Pass--0123456789abcdefghijkl";
+    let secrets = secrets_with(&settings, &[("clickhouse-writer", password)]);
+    let plan = crate::plan(&settings, &secrets, 2).expect("render");
+    let xml = &plan
+        .files
+        .iter()
+        .find(|f| f.path.ends_with("clients/clickhouse-writer.xml"))
+        .expect("client xml")
+        .contents;
+    let mut reader = quick_xml::Reader::from_str(xml);
+    loop {
+        match reader.read_event().expect("well-formed XML") {
+            // XML forbids `--` inside a comment; clickhouse-client's parser refuses the file.
+            quick_xml::events::Event::Comment(c) => {
+                assert!(!c.into_inner().contains("--"));
+            }
+            quick_xml::events::Event::Eof => break,
+            _ => {}
+        }
+    }
+    let raw = xml
+        .split_once("<password>")
+        .and_then(|(_, rest)| rest.split_once("</password>"))
+        .map(|(value, _)| value)
+        .expect("a password element");
+    assert_eq!(
+        quick_xml::escape::unescape(raw).expect("unescape"),
+        password
+    );
+    assert!(xml.contains(&format!(
+        "<port>{}</port>",
+        settings.clickhouse.host_native_port
+    )));
 }

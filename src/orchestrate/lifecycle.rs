@@ -1,0 +1,168 @@
+//! `start`, `stop` and `restart` of existing containers, and which services a command names
+//! (with or without what they depend on). Stopping goes dependents first, starting in
+//! dependency order, each wave concurrently and waited on until healthy.
+
+use std::collections::BTreeSet;
+
+use serde::Serialize;
+
+use super::{UpError, health};
+use crate::compose::{Service, Stack};
+use crate::engine::ContainerEngine;
+use crate::engine::containers::ProjectContainer;
+use crate::progress::Progress;
+use crate::secrets::Redactor;
+
+/// What happened to one service.
+#[derive(Debug, Clone, Serialize)]
+pub struct ServiceOutcome {
+    pub service: String,
+    /// `stopped`, `started`, `already running`, `already stopped`.
+    pub action: String,
+    /// After a start: the health it reached.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub health: Option<String>,
+}
+
+#[derive(Debug, Clone, Serialize, Default)]
+pub struct LifecycleReport {
+    pub services: Vec<ServiceOutcome>,
+}
+
+/// The services `names` selects (all when empty), or an error naming an unknown one.
+/// With `dependencies`, what they depend on is included, transitively.
+pub fn selected(
+    stack: &Stack,
+    names: &[String],
+    dependencies: bool,
+) -> Result<BTreeSet<String>, UpError> {
+    if names.is_empty() {
+        return Ok(stack.services.iter().map(|s| s.name.clone()).collect());
+    }
+    let mut chosen = BTreeSet::new();
+    let mut pending: Vec<String> = names.to_vec();
+    while let Some(name) = pending.pop() {
+        let Some(service) = stack.service(&name) else {
+            return Err(UpError::Step(format!(
+                "unknown service `{name}`; known: {}",
+                stack
+                    .services
+                    .iter()
+                    .map(|s| s.name.as_str())
+                    .collect::<Vec<_>>()
+                    .join(", ")
+            )));
+        };
+        if chosen.insert(name) && dependencies {
+            pending.extend(service.depends_on.iter().cloned());
+        }
+    }
+    Ok(chosen)
+}
+
+/// The selected services' containers, wave by wave in start order; a selected service without a
+/// container is an error (it was never created, or `down` removed it).
+fn waves<'a>(
+    stack: &'a Stack,
+    chosen: &BTreeSet<String>,
+    containers: &'a [ProjectContainer],
+) -> Result<Vec<Vec<(&'a Service, &'a ProjectContainer)>>, UpError> {
+    let mut out = Vec::new();
+    for wave in stack.start_waves() {
+        let mut group = Vec::new();
+        for service in wave.into_iter().filter(|s| chosen.contains(&s.name)) {
+            let container = containers
+                .iter()
+                .find(|c| c.service == service.name)
+                .ok_or_else(|| UpError::Service {
+                    service: service.name.clone(),
+                    message: "has no container; run `stackctl up` to create it".into(),
+                })?;
+            group.push((service, container));
+        }
+        if !group.is_empty() {
+            out.push(group);
+        }
+    }
+    Ok(out)
+}
+
+/// Stops the selected services' containers, dependents first.
+pub async fn stop<E: ContainerEngine>(
+    engine: &E,
+    stack: &Stack,
+    names: &[String],
+    progress: &dyn Progress,
+) -> Result<LifecycleReport, UpError> {
+    let chosen = selected(stack, names, false)?;
+    let containers = engine.project_containers(&stack.project).await?;
+    let mut report = LifecycleReport::default();
+    for wave in waves(stack, &chosen, &containers)?.into_iter().rev() {
+        let stops = wave.iter().map(|(service, c)| async move {
+            if c.state != "running" {
+                return Ok::<_, UpError>(outcome(service, "already stopped", None));
+            }
+            progress.line(&service.name, "stopping");
+            engine.stop(&c.id).await?;
+            Ok(outcome(service, "stopped", None))
+        });
+        for result in futures_util::future::join_all(stops).await {
+            report.services.push(result?);
+        }
+    }
+    Ok(report)
+}
+
+/// Starts the selected services' containers in dependency order and waits until each is healthy.
+pub async fn start<E: ContainerEngine>(
+    engine: &E,
+    stack: &Stack,
+    names: &[String],
+    redactor: &Redactor,
+    progress: &dyn Progress,
+) -> Result<LifecycleReport, UpError> {
+    let chosen = selected(stack, names, false)?;
+    let containers = engine.project_containers(&stack.project).await?;
+    let mut report = LifecycleReport::default();
+    for wave in waves(stack, &chosen, &containers)? {
+        let starts = wave.iter().map(|(service, c)| async move {
+            let action = if c.state == "running" {
+                "already running"
+            } else {
+                progress.line(&service.name, "starting");
+                engine.start(&c.id).await?;
+                "started"
+            };
+            let health = health::wait_healthy(engine, service, &c.id, redactor, progress).await?;
+            Ok::<_, UpError>(outcome(service, action, Some(health)))
+        });
+        for result in futures_util::future::join_all(starts).await {
+            report.services.push(result?);
+        }
+    }
+    Ok(report)
+}
+
+/// Stops, then starts, the selected services.
+pub async fn restart<E: ContainerEngine>(
+    engine: &E,
+    stack: &Stack,
+    names: &[String],
+    redactor: &Redactor,
+    progress: &dyn Progress,
+) -> Result<LifecycleReport, UpError> {
+    stop(engine, stack, names, progress).await?;
+    let mut report = start(engine, stack, names, redactor, progress).await?;
+    for s in &mut report.services {
+        s.action = "restarted".into();
+    }
+    Ok(report)
+}
+
+fn outcome(service: &Service, action: &str, health: Option<String>) -> ServiceOutcome {
+    ServiceOutcome {
+        service: service.name.clone(),
+        action: action.into(),
+        health,
+    }
+}
