@@ -482,5 +482,5 @@ fn verify_lists_its_checks() {
     assert!(out.status.success());
     let checks: serde_json::Value = serde_json::from_slice(&out.stdout).expect("json");
     // 58 on main plus pipeline.dead-letter (issue 12).
-    assert_eq!(checks.as_array().expect("array").len(), 59);
+    assert_eq!(checks.as_array().expect("array").len(), 60);
 }

@@ -372,6 +372,7 @@ pub fn checks() -> Vec<Check> {
         check!("posture.limits", "posture", from Hardening, Negative, 15, "every container runs with its declared CPU and memory limits", |ctx| limits_and_restart(ctx, true).await),
         check!("posture.restart", "posture", from KafkaAuth, Negative, 15, "every container has its declared restart policy", |ctx| limits_and_restart(ctx, false).await),
         check!("posture.images", "posture", from KafkaAuth, Negative, 15, "containers run the images stackctl built or was told to use", |ctx| images(ctx).await),
+        check!("posture.rest-logins", "posture", from Authorization, Negative, 15, "the REST APIs accept exactly the declared logins", |ctx| super::rest::rest_logins(ctx).await),
         check!("posture.clickhouse-table-functions", "posture", from ClickHouseAuth, Negative, 15, "the ClickHouse writer cannot reach outside through table functions", |ctx| table_functions(ctx).await),
     ]
 }

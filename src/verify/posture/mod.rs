@@ -7,6 +7,7 @@
 mod checks;
 mod parse;
 mod record;
+mod rest;
 
 use std::collections::BTreeMap;
 
