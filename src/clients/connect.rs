@@ -5,14 +5,11 @@ use std::time::Duration;
 use serde_json::Value;
 
 use super::Login;
+use super::rest::RestClient;
 
 #[derive(Debug, Clone)]
 pub struct Connect {
-    base: String,
-    http: reqwest::Client,
-    timeout: Duration,
-    /// Sent as HTTP basic auth on every request (the API demands it from phase 5).
-    login: Option<Login>,
+    rest: RestClient,
 }
 
 /// A connector's state and its tasks' states.
@@ -43,43 +40,24 @@ impl Connect {
     /// A client of the service at `base`; made by [`super::Endpoints`].
     pub(super) fn new(base: &str, http: reqwest::Client, timeout: Duration) -> Connect {
         Connect {
-            base: base.to_string(),
-            http,
-            timeout,
-            login: None,
+            rest: RestClient::new(base, http, timeout),
         }
     }
 
     /// The same client, authenticating as `login` (None: anonymous).
     pub fn with_login(mut self, login: Option<Login>) -> Connect {
-        self.login = login;
+        self.rest.set_login(login);
         self
-    }
-
-    /// A request to `path` (below the base URL), bounded and authenticated.
-    fn request(&self, method: reqwest::Method, path: &str) -> reqwest::RequestBuilder {
-        let request = self
-            .http
-            .request(method, format!("{}{path}", self.base))
-            .timeout(self.timeout);
-        match &self.login {
-            Some(l) => request.basic_auth(&l.user, Some(l.password.expose())),
-            None => request,
-        }
     }
 
     /// The HTTP status of an authenticated GET of `path` (to prove a login is accepted or refused).
     pub async fn status_of(&self, path: &str) -> Result<u16, reqwest::Error> {
-        Ok(self
-            .request(reqwest::Method::GET, path)
-            .send()
-            .await?
-            .status()
-            .as_u16())
+        self.rest.status_of(path).await
     }
 
     pub async fn root(&self) -> Result<Value, reqwest::Error> {
-        self.request(reqwest::Method::GET, "")
+        self.rest
+            .request(reqwest::Method::GET, "")
             .send()
             .await?
             .error_for_status()?
@@ -94,6 +72,7 @@ impl Connect {
         config: &Value,
     ) -> Result<(u16, String), reqwest::Error> {
         let response = self
+            .rest
             .request(reqwest::Method::PUT, &format!("/connectors/{name}/config"))
             .json(config)
             .send()
@@ -104,6 +83,7 @@ impl Connect {
 
     pub async fn config(&self, name: &str) -> Result<(u16, String), reqwest::Error> {
         let response = self
+            .rest
             .request(reqwest::Method::GET, &format!("/connectors/{name}/config"))
             .send()
             .await?;
@@ -113,6 +93,7 @@ impl Connect {
 
     pub async fn status(&self, name: &str) -> Result<Option<ConnectorStatus>, reqwest::Error> {
         let response = self
+            .rest
             .request(reqwest::Method::GET, &format!("/connectors/{name}/status"))
             .send()
             .await?;
@@ -144,6 +125,7 @@ impl Connect {
     /// Deletes a connector; returns the HTTP status.
     pub async fn delete(&self, name: &str) -> Result<u16, reqwest::Error> {
         Ok(self
+            .rest
             .request(reqwest::Method::DELETE, &format!("/connectors/{name}"))
             .send()
             .await?
@@ -154,6 +136,7 @@ impl Connect {
     /// Restarts a connector and its tasks.
     pub async fn restart(&self, name: &str) -> Result<u16, reqwest::Error> {
         let response = self
+            .rest
             .request(
                 reqwest::Method::POST,
                 &format!("/connectors/{name}/restart?includeTasks=true"),

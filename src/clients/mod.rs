@@ -8,6 +8,7 @@ pub mod connect;
 mod endpoints;
 pub mod kafka;
 pub mod records;
+mod rest;
 pub mod schema_registry;
 
 pub use endpoints::{ClientSetupError, Endpoints};

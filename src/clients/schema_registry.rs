@@ -5,66 +5,39 @@ use std::time::Duration;
 use serde_json::{Value, json};
 
 use super::Login;
+use super::rest::RestClient;
 
 #[derive(Debug, Clone)]
 pub struct SchemaRegistry {
-    base: String,
-    http: reqwest::Client,
-    timeout: Duration,
-    /// Sent as HTTP basic auth on every request (the API demands it from phase 5).
-    login: Option<Login>,
+    rest: RestClient,
 }
 
 impl SchemaRegistry {
     /// A client of the service at `base`; made by [`super::Endpoints`].
     pub(super) fn new(base: &str, http: reqwest::Client, timeout: Duration) -> SchemaRegistry {
         SchemaRegistry {
-            base: base.to_string(),
-            http,
-            timeout,
-            login: None,
+            rest: RestClient::new(base, http, timeout),
         }
     }
 
     /// The same client, authenticating as `login` (None: anonymous).
     pub fn with_login(mut self, login: Option<Login>) -> SchemaRegistry {
-        self.login = login;
+        self.rest.set_login(login);
         self
-    }
-
-    /// A request to `path` (below the base URL), bounded and authenticated.
-    fn request(&self, method: reqwest::Method, path: &str) -> reqwest::RequestBuilder {
-        let request = self
-            .http
-            .request(method, format!("{}{path}", self.base))
-            .timeout(self.timeout);
-        match &self.login {
-            Some(l) => request.basic_auth(&l.user, Some(l.password.expose())),
-            None => request,
-        }
     }
 
     /// The HTTP status of an authenticated GET of `path` (to prove a login is accepted or refused).
     pub async fn status_of(&self, path: &str) -> Result<u16, reqwest::Error> {
-        Ok(self
-            .request(reqwest::Method::GET, path)
-            .send()
-            .await?
-            .status()
-            .as_u16())
+        self.rest.status_of(path).await
     }
 
     pub async fn ready(&self) -> Result<u16, reqwest::Error> {
-        Ok(self
-            .request(reqwest::Method::GET, "/health/ready")
-            .send()
-            .await?
-            .status()
-            .as_u16())
+        self.rest.status_of("/health/ready").await
     }
 
     pub async fn subjects(&self) -> Result<Vec<String>, reqwest::Error> {
-        self.request(reqwest::Method::GET, "/apis/ccompat/v7/subjects")
+        self.rest
+            .request(reqwest::Method::GET, "/apis/ccompat/v7/subjects")
             .send()
             .await?
             .error_for_status()?
@@ -79,6 +52,7 @@ impl SchemaRegistry {
         schema: &str,
     ) -> Result<(u16, Value), reqwest::Error> {
         let response = self
+            .rest
             .request(
                 reqwest::Method::POST,
                 &format!("/apis/ccompat/v7/subjects/{subject}/versions"),
@@ -94,6 +68,7 @@ impl SchemaRegistry {
 
     pub async fn latest(&self, subject: &str) -> Result<(u16, Value), reqwest::Error> {
         let response = self
+            .rest
             .request(
                 reqwest::Method::GET,
                 &format!("/apis/ccompat/v7/subjects/{subject}/versions/latest"),
