@@ -319,15 +319,22 @@ impl Engine {
             .map_err(api("start container"))
     }
 
-    pub async fn health(&self, id: &str) -> Result<Health, EngineError> {
-        let info = self
-            .docker
+    /// Everything the engine knows about one container.
+    pub(super) async fn inspect(
+        &self,
+        id: &str,
+    ) -> Result<bollard::models::ContainerInspectResponse, EngineError> {
+        self.docker
             .inspect_container(
                 id,
                 None::<bollard::query_parameters::InspectContainerOptions>,
             )
             .await
-            .map_err(api("inspect container"))?;
+            .map_err(api("inspect container"))
+    }
+
+    pub async fn health(&self, id: &str) -> Result<Health, EngineError> {
+        let info = self.inspect(id).await?;
         let state = info.state.unwrap_or_default();
         // A crashed container that its restart policy is bringing back counts as exited: up
         // explains it at once instead of waiting for a health that may never come.
@@ -354,28 +361,14 @@ impl Engine {
     /// often the engine restarted it: what a crash test needs (the Engine API's own kill counts
     /// as a manual stop, which a restart policy does not undo; a crash of the process does).
     pub async fn main_process(&self, id: &str) -> Result<(Option<i64>, i64), EngineError> {
-        let info = self
-            .docker
-            .inspect_container(
-                id,
-                None::<bollard::query_parameters::InspectContainerOptions>,
-            )
-            .await
-            .map_err(api("inspect container"))?;
+        let info = self.inspect(id).await?;
         let pid = info.state.and_then(|s| s.pid).filter(|pid| *pid > 0);
         Ok((pid, info.restart_count.unwrap_or(0)))
     }
 
     /// Environment and labels of a container, for hygiene checks.
     pub async fn container_env(&self, id: &str) -> Result<Vec<String>, EngineError> {
-        let info = self
-            .docker
-            .inspect_container(
-                id,
-                None::<bollard::query_parameters::InspectContainerOptions>,
-            )
-            .await
-            .map_err(api("inspect container"))?;
+        let info = self.inspect(id).await?;
         let mut out = info.config.and_then(|c| c.env).unwrap_or_default();
         out.extend(info.args.unwrap_or_default());
         Ok(out)

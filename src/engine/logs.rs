@@ -218,14 +218,7 @@ impl Engine {
 
     /// What the engine says one container runs with.
     pub async fn facts(&self, id: &str) -> Result<ContainerFacts, EngineError> {
-        let info = self
-            .docker
-            .inspect_container(
-                id,
-                None::<bollard::query_parameters::InspectContainerOptions>,
-            )
-            .await
-            .map_err(api("inspect container"))?;
+        let info = self.inspect(id).await?;
         let host = info.host_config.unwrap_or_default();
         let mut published = Vec::new();
         for (container_port, bindings) in host.port_bindings.unwrap_or_default() {
