@@ -25,12 +25,7 @@ pub async fn build(
     if let Some(unknown) = services.iter().find(|s| stack.service(s).is_none()) {
         anyhow::bail!(
             "unknown service `{unknown}`; known: {}",
-            stack
-                .services
-                .iter()
-                .map(|s| s.name.as_str())
-                .collect::<Vec<_>>()
-                .join(", ")
+            stack.service_names()
         );
     }
     let engine = Engine::connect().await?;

@@ -112,6 +112,15 @@ impl Stack {
         self.services.iter().find(|s| s.name == name)
     }
 
+    /// The service names, comma-separated (for "unknown service" messages).
+    pub fn service_names(&self) -> String {
+        self.services
+            .iter()
+            .map(|s| s.name.as_str())
+            .collect::<Vec<_>>()
+            .join(", ")
+    }
+
     /// Services grouped in start order: each group depends only on earlier groups, so the
     /// members of a group can start concurrently.
     pub fn start_waves(&self) -> Vec<Vec<&Service>> {

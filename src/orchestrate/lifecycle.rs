@@ -45,12 +45,7 @@ pub fn selected(
         let Some(service) = stack.service(&name) else {
             return Err(UpError::Step(format!(
                 "unknown service `{name}`; known: {}",
-                stack
-                    .services
-                    .iter()
-                    .map(|s| s.name.as_str())
-                    .collect::<Vec<_>>()
-                    .join(", ")
+                stack.service_names()
             )));
         };
         if chosen.insert(name) && dependencies {

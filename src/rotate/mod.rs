@@ -110,24 +110,11 @@ pub fn recovery_hint(root: &Path) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::secrets::Secret;
-    use std::collections::BTreeMap;
 
     fn fixture() -> (Settings, SecretSet, Stack) {
         let root = Path::new(env!("CARGO_MANIFEST_DIR"));
         let settings = Settings::load(root).expect("settings");
-        let secrets = SecretSet::from_map(
-            settings
-                .principals()
-                .iter()
-                .map(|p| {
-                    (
-                        p.id(),
-                        Secret::new(format!("{}-fixture-0123456789abcdefghijklmnop", p.user())),
-                    )
-                })
-                .collect::<BTreeMap<_, _>>(),
-        );
+        let secrets = SecretSet::fixture(&settings.principals());
         let stack =
             crate::compose::load(root, &settings, crate::settings::Phase::MAX).expect("compose");
         (settings, secrets, stack)

@@ -58,6 +58,20 @@ impl SecretSet {
         SecretSet { values }
     }
 
+    /// Valid, obviously fake secrets for unit tests: `<user>-fixture-…` for each principal.
+    #[cfg(test)]
+    pub(crate) fn fixture(principals: &[crate::settings::Principal]) -> SecretSet {
+        SecretSet::from_map(
+            principals
+                .iter()
+                .map(|p| {
+                    let value = format!("{}-fixture-0123456789abcdefghijklmnop", p.user());
+                    (p.id(), Secret::new(value))
+                })
+                .collect(),
+        )
+    }
+
     pub fn get(&self, principal: &Principal) -> Option<&Secret> {
         self.values.get(&principal.id())
     }

@@ -2,30 +2,18 @@
 //! and the project's compose file, each edited the way a misconfiguration would be, then parsed
 //! with the same parsers the checks use on a running container's copy.
 
-use std::collections::BTreeMap;
 use std::path::Path;
 
 use super::*;
 use crate::engine::ContainerFacts;
 use crate::render::{self, TemplateSet};
-use crate::secrets::{Secret, SecretSet};
+use crate::secrets::SecretSet;
 use crate::settings::Phase;
 
 fn fixture() -> (Settings, SecretSet) {
     let root = Path::new(env!("CARGO_MANIFEST_DIR"));
     let settings = Settings::load(root).expect("settings");
-    let secrets = SecretSet::from_map(
-        settings
-            .principals()
-            .iter()
-            .map(|p| {
-                (
-                    p.id(),
-                    Secret::new(format!("{}-fixture-0123456789abcdefghijklmnop", p.user())),
-                )
-            })
-            .collect::<BTreeMap<_, _>>(),
-    );
+    let secrets = SecretSet::fixture(&settings.principals());
     (settings, secrets)
 }
 

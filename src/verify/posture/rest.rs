@@ -88,7 +88,7 @@ pub(super) async fn rest_logins(ctx: &Context) -> Outcome {
 mod tests {
     use super::*;
     use crate::render::{self, TemplateSet};
-    use crate::secrets::{Secret, SecretSet};
+    use crate::secrets::SecretSet;
     use crate::settings::Phase;
     use crate::verify::posture::parse;
 
@@ -96,18 +96,7 @@ mod tests {
     fn the_rendered_logins_are_exactly_the_declared_ones_and_a_backdoor_is_named() {
         let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR"));
         let settings = Settings::load(root).expect("settings");
-        let secrets = SecretSet::from_map(
-            settings
-                .principals()
-                .iter()
-                .map(|p| {
-                    (
-                        p.id(),
-                        Secret::new(format!("{}-fixture-0123456789abcdefghijkl", p.user())),
-                    )
-                })
-                .collect(),
-        );
+        let secrets = SecretSet::fixture(&settings.principals());
         let plan =
             render::plan(&settings, &secrets, Phase::MAX, &TemplateSet::embedded()).expect("plan");
         let props = |id: FileId| {
