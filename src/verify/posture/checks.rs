@@ -4,7 +4,7 @@
 use std::collections::{BTreeMap, BTreeSet};
 use std::time::Duration;
 
-use super::{container, parse, properties_in};
+use super::{container, containers_with_facts, parse, properties_in};
 use crate::clients::Login;
 use crate::engine::PublishedPort;
 use crate::render::FileId;
@@ -226,17 +226,13 @@ async fn exposure(ctx: &Context) -> Outcome {
             )
         })
         .collect();
-    let containers = match ctx.engine.project_containers(&ctx.settings.project).await {
+    let containers = match containers_with_facts(ctx).await {
         Ok(c) => c,
-        Err(e) => return fail(e.to_string()),
+        Err(e) => return fail(e),
     };
     let mut more = Vec::new();
-    for c in &containers {
-        let facts = match ctx.engine.facts(&c.id).await {
-            Ok(f) => f,
-            Err(e) => return fail(e.to_string()),
-        };
-        for p in facts.published {
+    for (c, facts) in &containers {
+        for p in &facts.published {
             if !declared.contains(&(c.service.clone(), p.clone())) {
                 more.push(format!(
                     "{} publishes {}:{}->{} (declared: {address} and the host ports in configs/stack.yaml)",
@@ -255,12 +251,12 @@ async fn exposure(ctx: &Context) -> Outcome {
 }
 
 async fn limits_and_restart(ctx: &Context, limits: bool) -> Outcome {
-    let containers = match ctx.engine.project_containers(&ctx.settings.project).await {
+    let containers = match containers_with_facts(ctx).await {
         Ok(c) => c,
-        Err(e) => return fail(e.to_string()),
+        Err(e) => return fail(e),
     };
     let mut wrong = Vec::new();
-    for c in &containers {
+    for (c, facts) in &containers {
         let Some(declared) = ctx.settings.services.get(&c.service) else {
             wrong.push(format!(
                 "container {} belongs to no declared service",
@@ -268,12 +264,8 @@ async fn limits_and_restart(ctx: &Context, limits: bool) -> Outcome {
             ));
             continue;
         };
-        let facts = match ctx.engine.facts(&c.id).await {
-            Ok(f) => f,
-            Err(e) => return fail(e.to_string()),
-        };
         if limits {
-            wrong.extend(limit_finding(&c.service, &facts, &declared.resources));
+            wrong.extend(limit_finding(&c.service, facts, &declared.resources));
         } else if facts.restart != declared.restart.as_str() {
             wrong.push(format!(
                 "{}: restart policy `{}`, declared `{}` (services.{}.restart)",
@@ -298,18 +290,14 @@ async fn limits_and_restart(ctx: &Context, limits: bool) -> Outcome {
 }
 
 async fn images(ctx: &Context) -> Outcome {
-    let containers = match ctx.engine.project_containers(&ctx.settings.project).await {
+    let containers = match containers_with_facts(ctx).await {
         Ok(c) => c,
-        Err(e) => return fail(e.to_string()),
+        Err(e) => return fail(e),
     };
     let mut wrong = Vec::new();
-    for c in &containers {
+    for (c, facts) in &containers {
         let Some(declared) = ctx.settings.services.get(&c.service) else {
             continue;
-        };
-        let facts = match ctx.engine.facts(&c.id).await {
-            Ok(f) => f,
-            Err(e) => return fail(e.to_string()),
         };
         match ctx.engine.image_id(&declared.image).await {
             Some(id) if id == facts.image_id => {}

@@ -15,6 +15,7 @@ pub use checks::checks;
 pub use record::{Posture, observe, widenings};
 
 use super::Context;
+use crate::engine::ContainerFacts;
 use crate::engine::containers::ProjectContainer;
 use crate::render::FileId;
 use crate::settings::ServiceKind;
@@ -28,6 +29,25 @@ async fn container(ctx: &Context, kind: ServiceKind) -> Result<ProjectContainer,
         .into_iter()
         .find(|c| c.service == kind.name())
         .ok_or_else(|| format!("no {kind} container in project {}", ctx.settings.project))
+}
+
+/// Every container of the project with the facts the engine holds about it, inspected
+/// concurrently.
+async fn containers_with_facts(
+    ctx: &Context,
+) -> Result<Vec<(ProjectContainer, ContainerFacts)>, String> {
+    let containers = ctx
+        .engine
+        .project_containers(&ctx.settings.project)
+        .await
+        .map_err(|e| e.to_string())?;
+    let facts =
+        futures_util::future::join_all(containers.iter().map(|c| ctx.engine.facts(&c.id))).await;
+    containers
+        .into_iter()
+        .zip(facts)
+        .map(|(c, f)| f.map(|f| (c, f)).map_err(|e| e.to_string()))
+        .collect()
 }
 
 /// Where the compose model mounts the rendered file `file` in its service's container.

@@ -7,7 +7,7 @@ use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
 
 use super::parse::{self, ClickHouseUser, Listener};
-use super::{container, properties_in};
+use super::{container, containers_with_facts, properties_in};
 use crate::engine::PublishedPort;
 use crate::render::{self, FileId, TemplateSet};
 use crate::settings::{AclBinding, KafkaRole, ServiceKind};
@@ -161,13 +161,7 @@ pub async fn observe(ctx: &Context) -> Result<Posture, String> {
             .map(|(k, v)| (k, v.into()))
             .collect();
     }
-    let containers = ctx
-        .engine
-        .project_containers(&s.project)
-        .await
-        .map_err(|e| e.to_string())?;
-    for c in &containers {
-        let f = ctx.engine.facts(&c.id).await.map_err(|e| e.to_string())?;
+    for (c, f) in containers_with_facts(ctx).await? {
         let ports = f.published.iter().map(port_key).collect();
         posture.published.insert(c.service.clone(), ports);
         posture.limits.insert(
