@@ -19,7 +19,7 @@ connector config, ClickHouse users XML) from templates, drives the containers th
 and proves the result with positive and negative authentication checks.\n\n\
 Typical use:\n  stackctl init-secrets   # random per-principal credentials under secrets/, mode 0600\n  \
 stackctl images build   # build the images from images/ (no registry needed)\n  \
-stackctl up             # render, start in dependency order until healthy (phase 4)\n  \
+stackctl up             # render, start in dependency order until healthy (phase 5)\n  \
 stackctl verify         # positive and negative checks; JSON and JUnit for CI\n  \
 stackctl down\n\n\
 Exit codes: 0 success; 1 a verification check failed (or status: a service is down); 2 stackctl could \
@@ -93,7 +93,8 @@ server.properties, Kafka client properties, Schema Registry and Connect configs,
 config and ClickHouse users XML for the phase. Files holding credentials are written 0600; files whose \
 content did not change are left untouched.\n\n\
 Phases (cumulative): 1 Kafka SASL/PLAIN everywhere; 2 ClickHouse auth and least privilege; \
-3 secrets only as mounted files (hygiene enforced); 4 hardening (no topic auto-creation)."
+3 secrets only as mounted files (hygiene enforced); 4 hardening (no topic auto-creation, limits); \
+5 authorization (Kafka ACLs as declared, REST logins)."
     )]
     Render {
         /// Security phase to render
@@ -113,7 +114,8 @@ Phases (cumulative): 1 Kafka SASL/PLAIN everywhere; 2 ClickHouse auth and least 
         long_about = "Validates secrets (fails closed), renders the files for the phase, makes sure every image \
 exists (present, else pulled, else built from images/), creates the network and volumes, and starts the \
 containers in dependency order (independent ones concurrently), waiting for each to be healthy. Then: the \
-ClickHouse schema (as admin), explicit topics, and the sink connector, waited on until RUNNING.\n\n\
+ClickHouse schema (as admin), explicit topics, the ACLs of configs/stack.yaml (phase 5: missing ones created, \
+undeclared ones removed and reported), and the sink connector, waited on until RUNNING.\n\n\
 Incremental: a container whose definition, image and files are unchanged is kept, so a second `up` takes \
 seconds; changing a setting or the phase recreates only the services it touches. Data in volumes survives."
     )]
@@ -121,7 +123,7 @@ seconds; changing a setting or the phase recreates only the services it touches.
         /// Only these services and what they depend on (default: all)
         #[arg(value_name = "SERVICE")]
         services: Vec<String>,
-        /// Security phase (1 Kafka auth, 2 ClickHouse auth, 3 secrets hygiene, 4 hardening)
+        /// Security phase (1 Kafka auth, 2 ClickHouse auth, 3 secrets hygiene, 4 hardening, 5 authorization)
         #[arg(long, default_value_t = MAX_PHASE, value_parser = clap::value_parser!(u8).range(1..=MAX_PHASE as i64))]
         phase: u8,
         /// Recreate the containers even when nothing they are made of changed
@@ -232,12 +234,17 @@ password, unknown user and a client without SASL are refused by the broker's act
 registers and reads back a schema; Connect's internal topics are compacted and the sink connector is RUNNING \
 with no secret in its REST config; ClickHouse refuses missing, default and wrong credentials, readonly cannot \
 write, writer cannot run DDL (each refusal matched on its error code); records produced to Kafka arrive in \
-ClickHouse exactly once; and no secret value appears in tracked files, container environments, logs or images.\n\n\
+ClickHouse exactly once, and a malformed record goes to the dead-letter topic; no secret value appears in tracked \
+files, container environments, logs or images; from phase 5 each principal is refused outside its ACLs with the \
+broker's authorization error and the REST APIs refuse missing or wrong logins. Posture checks read what the \
+running containers really hold (listener principals, super users, each service's login, ClickHouse users, \
+published ports, limits, restart policies, images, REST logins) and fail on anything more than declared; \
+--posture writes that as a record, --baseline fails on any widening since one.\n\n\
 Checks below their required phase report failures as warnings. Exit codes: 0 every required check passed; \
 1 a required check failed; 2 the suite could not run (stack down, Docker unreachable, bad secrets)."
     )]
     Verify {
-        /// Phase to verify against (default: the phase `up` last brought the stack to)
+        /// Phase to verify against (default: the phase the running containers were made for, else the one `up` last recorded)
         #[arg(long, value_parser = clap::value_parser!(u8).range(1..=MAX_PHASE as i64))]
         phase: Option<u8>,
         /// Run only these checks or groups (e.g. kafka, clickhouse.writer.refuse-drop, kafka.login.*); repeatable
