@@ -167,6 +167,7 @@ pub async fn run(
 
     let mut cfg = endpoints.kafka().client_config(&app);
     cfg.set("acks", "all")
+        .set("enable.idempotence", "true")
         .set("linger.ms", "10")
         .set("batch.size", "1000000")
         .set("batch.num.messages", "10000")

@@ -39,7 +39,8 @@ impl Endpoints {
             .build()
             .map_err(ClientSetupError)?;
         Ok(Endpoints {
-            kafka_bootstrap: format!("localhost:{}", settings.kafka.host_port),
+            // Every node: a client reaches the cluster while any one node is down.
+            kafka_bootstrap: settings.kafka_external_bootstrap(),
             schema_registry: format!("http://127.0.0.1:{}", settings.schema_registry.host_port),
             connect: format!("http://127.0.0.1:{}", settings.connect.host_port),
             clickhouse_http: format!("http://127.0.0.1:{}/", settings.clickhouse.host_http_port),

@@ -98,6 +98,8 @@ pub struct TopicSpec {
     pub name: String,
     pub partitions: i32,
     pub replication: i32,
+    /// `min.insync.replicas` set on the topic.
+    pub min_insync_replicas: u16,
     pub compacted: bool,
 }
 
@@ -151,17 +153,22 @@ impl Kafka {
         topics: &[TopicSpec],
     ) -> Result<Vec<String>, String> {
         let admin = self.admin(login).map_err(|e| e.to_string())?;
-        let compact = [("cleanup.policy", "compact")];
+        let min_isr: Vec<String> = topics
+            .iter()
+            .map(|t| t.min_insync_replicas.to_string())
+            .collect();
         let new: Vec<NewTopic> = topics
             .iter()
-            .map(|t| {
+            .zip(&min_isr)
+            .map(|(t, isr)| {
                 let topic = NewTopic::new(
                     &t.name,
                     t.partitions,
                     TopicReplication::Fixed(t.replication),
-                );
+                )
+                .set("min.insync.replicas", isr);
                 if t.compacted {
-                    compact.iter().fold(topic, |topic, (k, v)| topic.set(k, v))
+                    topic.set("cleanup.policy", "compact")
                 } else {
                     topic
                 }
@@ -263,7 +270,10 @@ impl Kafka {
         bound: Duration,
     ) -> Result<(), String> {
         let mut cfg = self.config(&Security::Sasl(login.clone()));
+        // Every replica in sync acknowledges, and a retried send is never written twice.
         cfg.set("message.timeout.ms", bound.as_millis().to_string())
+            .set("acks", "all")
+            .set("enable.idempotence", "true")
             .set("topic.metadata.propagation.max.ms", "2000")
             .set("linger.ms", "5");
         let producer: FutureProducer<Collected> = cfg

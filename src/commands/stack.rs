@@ -322,8 +322,8 @@ fn client_files(root: &Path, settings: &Settings, phase: Phase) -> Vec<ClientFil
                 format!("clickhouse-client --config-file {shown} -q 'SELECT 1'")
             } else {
                 format!(
-                    "kafka-topics.sh --bootstrap-server localhost:{} --command-config {shown} --list",
-                    settings.kafka.host_port
+                    "kafka-topics.sh --bootstrap-server {} --command-config {shown} --list",
+                    settings.kafka_external_bootstrap()
                 )
             };
             ClientFile {

@@ -5,6 +5,7 @@
 
 mod interpolate;
 pub mod model;
+mod nodes;
 mod raw;
 mod resolve;
 
@@ -79,6 +80,8 @@ pub struct Limits {
 #[derive(Debug, Clone, PartialEq)]
 pub struct Service {
     pub name: String,
+    /// For a Kafka node: its index (selects its per-node rendered files). None for other services.
+    pub node: Option<u16>,
     pub image: String,
     /// Build context directory, when the image has a recipe (and the settings did not turn it off).
     pub build_context: Option<PathBuf>,
@@ -110,6 +113,11 @@ pub struct Stack {
 impl Stack {
     pub fn service(&self, name: &str) -> Option<&Service> {
         self.services.iter().find(|s| s.name == name)
+    }
+
+    /// The services that make up `kind` (every node for Kafka).
+    pub fn services_of(&self, kind: crate::settings::ServiceKind) -> Vec<&Service> {
+        nodes::services_of(self, kind)
     }
 
     /// The service names, comma-separated (for "unknown service" messages).

@@ -47,13 +47,16 @@ pub fn parse(
         let at = ServicePath { file: path, name };
         services.push(resolve_service(&raw, svc, &at, settings, phase)?);
     }
-    let stack = Stack {
-        project: raw.name.clone(),
-        phase,
-        services,
-        networks: raw.networks.keys().cloned().collect(),
-        volumes: raw.volumes.keys().cloned().collect(),
-    };
+    let stack = super::nodes::expand_kafka(
+        Stack {
+            project: raw.name.clone(),
+            phase,
+            services,
+            networks: raw.networks.keys().cloned().collect(),
+            volumes: raw.volumes.keys().cloned().collect(),
+        },
+        settings,
+    );
     let ordered: usize = stack.start_waves().iter().map(Vec::len).sum();
     if ordered != stack.services.len() {
         return Err(invalid(path, "depends_on has a cycle"));
@@ -106,6 +109,7 @@ fn resolve_service(
     };
     Ok(Service {
         name: at.name.to_string(),
+        node: None,
         image: svc.image.clone(),
         build_context: svc
             .build

@@ -19,6 +19,7 @@ pub struct TopicPlan {
     pub name: String,
     pub partitions: i32,
     pub replication: i32,
+    pub min_insync_replicas: u16,
     pub compacted: bool,
     pub owner: &'static str,
 }
@@ -32,6 +33,7 @@ pub fn topic_plan(settings: &Settings, phase: Phase) -> Vec<TopicPlan> {
         name: name.to_string(),
         partitions,
         replication: rf,
+        min_insync_replicas: settings.min_insync_replicas,
         compacted,
         owner,
     };
@@ -95,6 +97,7 @@ async fn create_topics(
             name: t.name.clone(),
             partitions: t.partitions,
             replication: t.replication,
+            min_insync_replicas: t.min_insync_replicas,
             compacted: t.compacted,
         })
         .collect();

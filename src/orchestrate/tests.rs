@@ -323,6 +323,7 @@ fn config_hash_follows_file_contents() {
     };
     let service = Service {
         name: "s".into(),
+        node: None,
         image: "i".into(),
         build_context: None,
         build_args: Default::default(),

@@ -28,7 +28,7 @@ pub fn file_copies<'a>(
         .map(|mount| {
             Ok(FileCopy {
                 mount,
-                contents: plan.contents(mount.file)?.as_bytes(),
+                contents: plan.contents_on(mount.file, service.node)?.as_bytes(),
             })
         })
         .collect()

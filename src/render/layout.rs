@@ -3,9 +3,9 @@
 //! exists. The compose file mounts these files by their layout path; `render --out DIR` and `up`
 //! write the same layout.
 
-use std::path::Path;
+use std::path::{Path, PathBuf};
 
-use crate::settings::{ClickHouseRole, KafkaRole, Phase};
+use crate::settings::{ClickHouseRole, KafkaRole, NODE_COUNTS, Phase, node_service};
 
 /// Default output directory for rendered files, relative to the project root (git-ignored).
 pub const RENDER_DIR: &str = ".stackctl/rendered";
@@ -55,6 +55,8 @@ pub struct FileSpec {
     pub client: Option<KafkaRole>,
     /// For clickhouse-client config files: which user logs in.
     pub clickhouse: Option<ClickHouseRole>,
+    /// Rendered once per Kafka node (template variable `node`); see [`node_path`].
+    pub per_node: bool,
 }
 
 impl FileSpec {
@@ -80,7 +82,47 @@ const fn file(
         from,
         client: None,
         clickhouse: None,
+        per_node: false,
     }
+}
+
+/// A file each Kafka node has its own copy of (its `node.id`, its advertised addresses).
+const fn per_node(spec: FileSpec) -> FileSpec {
+    FileSpec {
+        per_node: true,
+        ..spec
+    }
+}
+
+/// Where `spec` lands for `node` in a cluster of `nodes`: its layout path for a single node (and
+/// for files that are not per node), else under a directory named after the node's service,
+/// e.g. `kafka/kafka-2/server.properties`.
+pub fn node_path(spec: &FileSpec, node_service: Option<&str>, nodes: usize) -> PathBuf {
+    let path = Path::new(spec.path);
+    match node_service {
+        Some(service) if spec.per_node && nodes > 1 => {
+            let parent = path.parent().unwrap_or(Path::new(""));
+            let name = path.file_name().unwrap_or(path.as_os_str());
+            parent.join(service).join(name)
+        }
+        _ => path.to_path_buf(),
+    }
+}
+
+/// Every path `spec` can have at any supported node count (to clean up after a change).
+pub fn all_node_paths(spec: &FileSpec) -> Vec<PathBuf> {
+    let mut paths = vec![PathBuf::from(spec.path)];
+    if spec.per_node {
+        for count in NODE_COUNTS {
+            for index in 0..count {
+                let service = node_service(index, count);
+                paths.push(node_path(spec, Some(&service), usize::from(count)));
+            }
+        }
+    }
+    paths.sort();
+    paths.dedup();
+    paths
 }
 
 const fn client(
@@ -165,7 +207,7 @@ impl FileId {
         use FileId::*;
         use Phase::{Authorization, ClickHouseAuth, KafkaAuth};
         match self {
-            KafkaServer => file(self, "kafka/server.properties.j2", "kafka/server.properties", "kafka", true, KafkaAuth),
+            KafkaServer => per_node(file(self, "kafka/server.properties.j2", "kafka/server.properties", "kafka", true, KafkaAuth)),
             KafkaHealthcheck => client(self, "kafka/healthcheck.properties", "kafka", KafkaRole::Admin),
             AdminClient => client(self, "clients/admin.properties", "clients", KafkaRole::Admin),
             AppClient => client(self, "clients/app.properties", "clients", KafkaRole::App),

@@ -19,7 +19,7 @@ use serde::Serialize;
 use sha2::{Digest, Sha256};
 
 use crate::secrets::SecretSet;
-use crate::settings::{ClickHouseRole, KafkaRole, Phase, Principal, RestApi, Settings};
+use crate::settings::{ClickHouseRole, KafkaNode, KafkaRole, Phase, Principal, RestApi, Settings};
 
 pub use layout::{FileId, RENDER_DIR};
 pub use templates::{TEMPLATES_DIR, TemplateOrigin, TemplateSet};
@@ -52,7 +52,10 @@ pub struct PlannedFile {
     pub id: FileId,
     /// Path relative to the render directory.
     pub path: PathBuf,
-    pub service: &'static str,
+    /// The service that mounts it: for a per-node file, that node's service (`kafka-2`).
+    pub service: String,
+    /// For a per-node file: the Kafka node's index.
+    pub node: Option<u16>,
     pub contents: String,
     pub secret: bool,
 }
@@ -73,9 +76,22 @@ pub struct RenderPlan {
 }
 
 impl RenderPlan {
-    /// The rendered file `id`, when the phase has it.
+    /// The rendered file `id`, when the phase has it (a per-node file: the first node's).
     pub fn get(&self, id: FileId) -> Option<&PlannedFile> {
         self.files.iter().find(|f| f.id == id)
+    }
+
+    /// The contents of `id` as the service of Kafka node `node` mounts it (`None`: a service
+    /// that is no node, or a file that is the same on every node).
+    pub fn contents_on(&self, id: FileId, node: Option<u16>) -> Result<&str, RenderError> {
+        self.files
+            .iter()
+            .find(|f| f.id == id && (f.node.is_none() || f.node == node))
+            .map(|f| f.contents.as_str())
+            .ok_or(RenderError::NotInPhase {
+                path: id.spec().path,
+                phase: self.phase,
+            })
     }
 
     /// The contents of `id`, or an error naming the file the phase lacks.
@@ -235,6 +251,11 @@ pub fn plan(
         xml_grants,
         ch_root => if xml_grants { "clickhouse" } else { "yandex" },
         kafka_logins => Value::from(Serde(&kafka_logins)),
+        cluster => context! {
+            voters => settings.kafka_quorum_voters(),
+            internal_bootstrap => settings.kafka_internal_bootstrap(),
+            external_bootstrap => settings.kafka_external_bootstrap(),
+        },
         kafka => context! {
             admin => Value::from(Serde(kafka_login(settings, secrets, KafkaRole::Admin)?)),
             schema_registry => Value::from(Serde(kafka_login(settings, secrets, KafkaRole::SchemaRegistry)?)),
@@ -252,6 +273,7 @@ pub fn plan(
         },
     };
     let mut files = Vec::new();
+    let nodes = settings.kafka_nodes();
     for spec in layout::layout().filter(|s| s.exists_at(phase)) {
         let ctx = match (spec.client, spec.clickhouse) {
             (Some(role), _) => {
@@ -262,17 +284,34 @@ pub fn plan(
             }
             (None, None) => base.clone(),
         };
-        let contents = env
+        let template = env
             .get_template(spec.template)
-            .and_then(|t| t.render(ctx))
             .map_err(|e| template_error(spec.template, &e))?;
-        files.push(PlannedFile {
-            id: spec.id,
-            path: PathBuf::from(spec.path),
-            service: spec.service,
-            contents,
-            secret: spec.secret,
-        });
+        // A per-node file is rendered once per node from the same template, with `node` set.
+        let targets: Vec<Option<&KafkaNode>> = if spec.per_node {
+            nodes.iter().map(Some).collect()
+        } else {
+            vec![None]
+        };
+        for node in targets {
+            let ctx = match node {
+                Some(n) => context! { node => Value::from(Serde(n)), ..ctx.clone() },
+                None => ctx.clone(),
+            };
+            let contents = template
+                .render(ctx)
+                .map_err(|e| template_error(spec.template, &e))?;
+            files.push(PlannedFile {
+                id: spec.id,
+                path: layout::node_path(&spec, node.map(|n| n.service.as_str()), nodes.len()),
+                service: node
+                    .map_or(spec.service, |n| n.service.as_str())
+                    .to_string(),
+                node: node.map(|n| n.index),
+                contents,
+                secret: spec.secret,
+            });
+        }
     }
     Ok(RenderPlan {
         phase,

@@ -7,7 +7,7 @@ use std::path::{Path, PathBuf};
 
 use serde::Serialize;
 
-use super::layout::layout;
+use super::layout::{all_node_paths, layout};
 use super::{RenderError, RenderPlan, TemplateOrigin};
 use crate::fsutil::{ensure_dir, write_atomic};
 use crate::settings::Phase;
@@ -98,22 +98,24 @@ pub fn write(plan: &RenderPlan, dir: &Path) -> Result<WriteReport, RenderError> 
             mode: format!("{:04o}", file.mode()),
         });
     }
-    // Files of another phase (e.g. users.d after going back to phase 1) must not stay mounted.
+    // Files of another phase (e.g. users.d after going back to phase 1) or of another node count
+    // must not stay mounted.
     for spec in layout() {
-        let rel = PathBuf::from(spec.path);
-        if plan.files.iter().any(|f| f.path == rel) {
-            continue;
-        }
-        let target = dir.join(&rel);
-        match fs::remove_file(&target) {
-            Ok(()) => files.push(WrittenFile {
-                path: rel,
-                service: spec.service.to_string(),
-                change: FileChange::Removed,
-                mode: String::new(),
-            }),
-            Err(e) if e.kind() == io::ErrorKind::NotFound => {}
-            Err(e) => return Err(io_err("remove", &target)(e)),
+        for rel in all_node_paths(&spec) {
+            if plan.files.iter().any(|f| f.path == rel) {
+                continue;
+            }
+            let target = dir.join(&rel);
+            match fs::remove_file(&target) {
+                Ok(()) => files.push(WrittenFile {
+                    path: rel,
+                    service: spec.service.to_string(),
+                    change: FileChange::Removed,
+                    mode: String::new(),
+                }),
+                Err(e) if e.kind() == io::ErrorKind::NotFound => {}
+                Err(e) => return Err(io_err("remove", &target)(e)),
+            }
         }
     }
     Ok(WriteReport {

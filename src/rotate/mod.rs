@@ -57,7 +57,7 @@ pub fn plan(
     for (a, b) in before.files.iter().zip(&after.files) {
         if a.contents != b.contents {
             files.push(a.path.clone());
-            changed.insert(a.service);
+            changed.insert(a.service.as_str());
         }
     }
     let services = stack

@@ -8,6 +8,7 @@ use std::path::{Path, PathBuf};
 use serde::{Deserialize, Serialize};
 
 mod acl;
+mod cluster;
 mod phase;
 mod pipeline;
 mod service;
@@ -16,6 +17,7 @@ mod validate;
 pub use acl::{
     AclBinding, CLUSTER_RESOURCE, Grant, KafkaAcls, Operation, PatternType, ResourceType,
 };
+pub use cluster::{KafkaNode, NODE_COUNTS, node_service};
 pub use phase::{Capabilities, Phase, UnknownPhase};
 pub use pipeline::{Pipeline, Sink};
 pub use service::ServiceKind;
@@ -55,6 +57,9 @@ pub struct Settings {
     pub clickhouse: ClickHouse,
     pub pipeline: Pipeline,
     pub replication_factor: u16,
+    /// `min.insync.replicas` of every topic (with `acks=all`, how many replicas must hold a write).
+    #[serde(default = "one")]
+    pub min_insync_replicas: u16,
     pub services: BTreeMap<String, Service>,
 }
 
@@ -201,6 +206,10 @@ impl RestartPolicy {
     pub fn parse(text: &str) -> Option<RestartPolicy> {
         RestartPolicy::ALL.into_iter().find(|p| p.as_str() == text)
     }
+}
+
+fn one() -> u16 {
+    1
 }
 
 fn default_true() -> bool {
@@ -358,13 +367,18 @@ impl Settings {
             &self.connect,
             &self.clickhouse,
         );
-        vec![
-            (ServiceKind::Kafka, k.host_port, k.listeners.external),
+        let mut ports: Vec<(ServiceKind, u16, u16)> = self
+            .kafka_nodes()
+            .iter()
+            .map(|n| (ServiceKind::Kafka, n.host_port, k.listeners.external))
+            .collect();
+        ports.extend([
             (ServiceKind::SchemaRegistry, s.host_port, s.port),
             (ServiceKind::Connect, c.host_port, c.port),
             (ServiceKind::ClickHouse, ch.host_http_port, ch.http_port),
             (ServiceKind::ClickHouse, ch.host_native_port, ch.native_port),
-        ]
+        ]);
+        ports
     }
 
     pub fn rest_principal(&self, api: RestApi) -> Principal {

@@ -52,18 +52,7 @@ impl Settings {
                 "must not use `default`: stackctl removes the default user from phase 2".into(),
             ));
         }
-        if self.kafka.brokers == 0 {
-            return Err(invalid("kafka.brokers", "must be at least 1".into()));
-        }
-        if self.replication_factor == 0 || self.replication_factor > self.kafka.brokers {
-            return Err(invalid(
-                "replication_factor",
-                format!(
-                    "is {}, but must be between 1 and kafka.brokers ({})",
-                    self.replication_factor, self.kafka.brokers
-                ),
-            ));
-        }
+        self.validate_cluster().map_err(|(s, p)| invalid(s, p))?;
         if self.pipeline.partitions == 0 {
             return Err(invalid("pipeline.partitions", "must be at least 1".into()));
         }

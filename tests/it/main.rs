@@ -2,6 +2,7 @@
 //! rendered files, and escaping round-trips through real parsers.
 
 mod cli;
+mod cluster;
 mod e2e;
 mod e2e_pipeline;
 mod e2e_tools;
