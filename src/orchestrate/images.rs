@@ -65,7 +65,13 @@ pub async fn ensure_images<E: ContainerEngine>(
         to_build.push(service);
     }
     let mut base_checked = false;
+    // Services sharing an image (the Kafka nodes) build it once.
+    let mut built: BTreeMap<String, String> = BTreeMap::new();
     for service in build_order(&to_build)? {
+        if let Some(id) = built.get(&service.image) {
+            ids.insert(service.name.clone(), id.clone());
+            continue;
+        }
         let Some(context) = &service.build_context else {
             return Err(UpError::Service {
                 service: service.name.clone(),
@@ -102,6 +108,7 @@ pub async fn ensure_images<E: ContainerEngine>(
                 started.elapsed().as_secs_f64()
             ),
         );
+        built.insert(service.image.clone(), id.clone());
         ids.insert(service.name.clone(), id);
     }
     Ok(ids)

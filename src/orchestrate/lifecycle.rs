@@ -40,7 +40,7 @@ pub fn selected(
         return Ok(stack.services.iter().map(|s| s.name.clone()).collect());
     }
     let mut chosen = BTreeSet::new();
-    let mut pending: Vec<String> = names.to_vec();
+    let mut pending: Vec<String> = super::cluster::expand_names(stack, names);
     while let Some(name) = pending.pop() {
         let Some(service) = stack.service(&name) else {
             return Err(UpError::Step(format!(

@@ -1,6 +1,7 @@
 //! Orchestration: `up`, `down` and `images build` from the compose model and the render plan
 //! handed forward; provisioning after start (topics, schema, connector).
 
+mod cluster;
 mod deploy;
 mod down;
 mod health;
@@ -42,6 +43,9 @@ pub enum UpError {
     Service { service: String, message: String },
     #[error("{0}")]
     Step(String),
+    /// `kafka.brokers` differs from the node count the running stack was made with.
+    #[error("{0}")]
+    NodeCountChange(String),
 }
 
 /// What `up` did to one service.

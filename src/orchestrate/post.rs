@@ -65,11 +65,15 @@ pub fn topic_plan(settings: &Settings, phase: Phase) -> Vec<TopicPlan> {
 
 /// The post-start steps of `service` (none for services stackctl does not provision).
 pub async fn after_healthy(
-    service: &str,
+    service: &crate::compose::Service,
     input: &UpInput<'_>,
     progress: &dyn Progress,
 ) -> Result<Vec<String>, UpError> {
-    match ServiceKind::from_name(service) {
+    let kind = match service.node {
+        Some(_) => Some(ServiceKind::Kafka),
+        None => ServiceKind::from_name(&service.name),
+    };
+    match kind {
         Some(ServiceKind::Kafka) => {
             let mut steps = create_topics(input, progress).await?;
             if input.plan.phase.enforces_authorization() {

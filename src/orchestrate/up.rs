@@ -80,6 +80,9 @@ pub async fn up<E: ContainerEngine>(
         engine.ensure_volume(&stack.project, volume).await?;
     }
     let existing = engine.project_containers(&stack.project).await?;
+    if let Some(why) = super::cluster::node_count_change(stack, &existing) {
+        return Err(UpError::NodeCountChange(why));
+    }
     check_host_ports(stack, &chosen, &existing)?;
     // Containers of services that the compose file no longer has (when the whole stack is up'd).
     for c in existing
@@ -151,9 +154,16 @@ pub async fn up<E: ContainerEngine>(
         for result in results {
             reports.push(result?);
         }
-        // Post-start steps of this wave, before dependents start.
+        // Post-start steps of this wave, before dependents start (Kafka's once, for all nodes).
+        let mut kafka_done = false;
         for service in &wave {
-            let done = post::after_healthy(&service.name, input, progress).await?;
+            if service.node.is_some() {
+                if kafka_done {
+                    continue;
+                }
+                kafka_done = true;
+            }
+            let done = post::after_healthy(service, input, progress).await?;
             steps.extend(done);
         }
     }

@@ -83,6 +83,32 @@ impl Settings {
             .join(",")
     }
 
+    /// The settings of the service a container runs (a Kafka node's are `services.kafka`).
+    pub fn service_settings(&self, service: &str) -> Option<&super::Service> {
+        let kafka = ServiceKind::Kafka.name();
+        let is_node = self.kafka_nodes().iter().any(|n| n.service == service);
+        self.services.get(if is_node { kafka } else { service })
+    }
+
+    /// [`Settings::published_ports`] by the compose service that publishes each: every Kafka
+    /// node its own port.
+    pub fn published_ports_by_service(&self) -> Vec<(String, u16, u16)> {
+        let nodes = self.kafka_nodes();
+        let mut kafka = nodes.iter();
+        self.published_ports()
+            .into_iter()
+            .map(|(kind, host, container)| {
+                let name = match kind {
+                    ServiceKind::Kafka => kafka
+                        .next()
+                        .map_or_else(|| kind.name().to_string(), |n| n.service.clone()),
+                    _ => kind.name().to_string(),
+                };
+                (name, host, container)
+            })
+            .collect()
+    }
+
     /// `controller.quorum.voters`: `id@service:controller-port` for every node.
     pub fn kafka_quorum_voters(&self) -> String {
         let port = self.kafka.listeners.controller;

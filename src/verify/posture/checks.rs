@@ -213,11 +213,11 @@ async fn exposure(ctx: &Context) -> Outcome {
     let address = ctx.settings.publish_address.to_string();
     let declared: BTreeSet<(String, PublishedPort)> = ctx
         .settings
-        .published_ports()
+        .published_ports_by_service()
         .into_iter()
-        .map(|(kind, host, container)| {
+        .map(|(service, host, container)| {
             (
-                kind.name().to_string(),
+                service,
                 PublishedPort {
                     host_ip: address.clone(),
                     host_port: host.to_string(),
@@ -257,7 +257,7 @@ async fn limits_and_restart(ctx: &Context, limits: bool) -> Outcome {
     };
     let mut wrong = Vec::new();
     for (c, facts) in &containers {
-        let Some(declared) = ctx.settings.services.get(&c.service) else {
+        let Some(declared) = ctx.settings.service_settings(&c.service) else {
             wrong.push(format!(
                 "container {} belongs to no declared service",
                 c.name
@@ -296,7 +296,7 @@ async fn images(ctx: &Context) -> Outcome {
     };
     let mut wrong = Vec::new();
     for (c, facts) in &containers {
-        let Some(declared) = ctx.settings.services.get(&c.service) else {
+        let Some(declared) = ctx.settings.service_settings(&c.service) else {
             continue;
         };
         match ctx.engine.image_id(&declared.image).await {

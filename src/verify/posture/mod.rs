@@ -20,15 +20,20 @@ use crate::engine::containers::ProjectContainer;
 use crate::render::FileId;
 use crate::settings::ServiceKind;
 
-/// The running container of `kind`.
+/// The running container of `kind` (for Kafka: the first node's; verify::cluster checks each).
 async fn container(ctx: &Context, kind: ServiceKind) -> Result<ProjectContainer, String> {
+    let first = ctx
+        .stack
+        .services_of(kind)
+        .first()
+        .map_or_else(|| kind.name().to_string(), |s| s.name.clone());
     ctx.engine
         .project_containers(&ctx.settings.project)
         .await
         .map_err(|e| e.to_string())?
         .into_iter()
-        .find(|c| c.service == kind.name())
-        .ok_or_else(|| format!("no {kind} container in project {}", ctx.settings.project))
+        .find(|c| c.service == first)
+        .ok_or_else(|| format!("no {first} container in project {}", ctx.settings.project))
 }
 
 /// Every container of the project with the facts the engine holds about it, inspected
@@ -53,7 +58,8 @@ async fn containers_with_facts(
 /// Where the compose model mounts the rendered file `file` in its service's container.
 fn mount_target(ctx: &Context, kind: ServiceKind, file: FileId) -> Result<String, String> {
     ctx.stack
-        .service(kind.name())
+        .services_of(kind)
+        .first()
         .and_then(|s| s.files.iter().find(|f| f.file == file))
         .map(|f| f.target.clone())
         .ok_or_else(|| {
