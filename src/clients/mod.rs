@@ -4,6 +4,7 @@
 pub mod acl;
 pub mod authz;
 pub mod clickhouse;
+pub mod cluster;
 pub mod connect;
 mod endpoints;
 pub mod kafka;

@@ -5,6 +5,7 @@
 
 mod authz;
 mod clickhouse;
+mod cluster;
 mod connect;
 mod hygiene;
 mod kafka;
@@ -124,6 +125,7 @@ pub struct Check {
 pub fn catalogue() -> Vec<Check> {
     let mut all = Vec::new();
     all.extend(kafka::checks());
+    all.extend(cluster::checks());
     all.extend(schema_registry::checks());
     all.extend(connect::checks());
     all.extend(clickhouse::checks());

@@ -5,7 +5,7 @@
 //! the posture record (`verify --posture FILE`) and its comparison with a baseline.
 
 mod checks;
-mod parse;
+pub(crate) mod parse;
 mod record;
 mod rest;
 
