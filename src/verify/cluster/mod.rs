@@ -251,7 +251,7 @@ pub fn checks() -> Vec<Check> {
         check!("cluster.nodes.posture", "cluster", from KafkaAuth, Positive, 40, "every node runs with its node id, addresses, SASL-only listeners, super user, authorizer and replication settings; its controller listener admits only admin", |ctx| {
             every_node(ctx, |node| posture_of(ctx, node)).await
         }),
-        check!("cluster.quorum", "cluster", from KafkaAuth, Positive, 120, "the KRaft quorum has every node as a voter, one leader, every follower caught up", |ctx| {
+        check!("cluster.quorum", "cluster", from KafkaAuth, Positive, 70, "the KRaft quorum has every node as a voter, one leader, every follower caught up", |ctx| {
             quorum_healthy(ctx).await
         }),
         check!("cluster.partitions", "cluster", from KafkaAuth, Positive, 30, "no partition is offline or under-replicated; stackctl's topics have replication_factor replicas", |ctx| {
