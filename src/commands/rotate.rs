@@ -83,7 +83,13 @@ pub async fn rotate(
         templates: &templates,
         cas: &cas,
         verbose: options.verbose,
-        up: UpOptions::default(),
+        up: UpOptions {
+            // The admin principal is the nodes' own login to each other: a node with its new
+            // password could not talk to one with the old, so they restart together.
+            all_nodes_at_once: targets
+                .contains(&settings.kafka_principal(crate::settings::KafkaRole::Admin)),
+            ..UpOptions::default()
+        },
     };
     let result = rotate::apply(root, &settings, &targets, phase, &deploy, printer).await?;
     printer.report(&result, |style, out| print_human(&result, style, out))?;

@@ -52,6 +52,7 @@ pub async fn up(
             } else {
                 BuildPolicy::IfMissing
             },
+            all_nodes_at_once: false,
         },
     };
     let (report, _) =

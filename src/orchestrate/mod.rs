@@ -9,6 +9,7 @@ mod images;
 mod lifecycle;
 mod pipeline_status;
 mod post;
+mod rolling;
 mod up;
 
 use std::collections::BTreeMap;
@@ -83,6 +84,9 @@ pub struct UpOptions {
     /// Recreate containers even when their hash is unchanged.
     pub force_recreate: bool,
     pub build: BuildPolicy,
+    /// Recreate Kafka nodes together even when the cluster runs (the rotation of the principal
+    /// the nodes use between themselves: old and new nodes could not talk).
+    pub all_nodes_at_once: bool,
 }
 
 /// Everything `up` needs, computed upstream: nothing here is read back from disk.

@@ -10,7 +10,9 @@ use sha2::{Digest, Sha256};
 
 use super::images::ensure_images;
 use super::lifecycle::selected;
-use super::{Action, ServiceReport, UpError, UpInput, UpOptions, UpReport, decide, health, post};
+use super::{
+    Action, ServiceReport, UpError, UpInput, UpOptions, UpReport, decide, health, post, rolling,
+};
 use crate::compose::{Service, Stack};
 use crate::engine::ContainerEngine;
 use crate::engine::containers::{FileCopy, ProjectContainer};
@@ -116,8 +118,22 @@ pub async fn up<E: ContainerEngine>(
             },
         );
     }
+    let action = |name: &str| plans.get(name).map(|p| p.action);
+    let rolled: Vec<String> = if options.all_nodes_at_once {
+        Vec::new()
+    } else {
+        stack
+            .start_waves()
+            .iter()
+            .flat_map(|w| rolling::nodes_to_roll(stack, w, action, &existing))
+            .map(|s| s.name.clone())
+            .collect()
+    };
     for wave in stack.start_waves().into_iter().rev() {
         let removals = wave.iter().filter_map(|service| {
+            if rolled.contains(&service.name) {
+                return None;
+            }
             let plan = plans.get(&service.name)?;
             let id = plan
                 .current_id
@@ -146,14 +162,23 @@ pub async fn up<E: ContainerEngine>(
             .into_iter()
             .filter(|s| chosen.contains(&s.name))
             .collect();
-        let futures = wave.iter().map(|service| {
-            let plan = &plans[&service.name];
-            bring_up(engine, stack, service, plan, input, progress)
-        });
+        let futures = wave
+            .iter()
+            .filter(|s| !rolled.contains(&s.name))
+            .map(|service| {
+                let plan = &plans[&service.name];
+                bring_up(engine, stack, service, plan, input, progress)
+            });
         let results = futures_util::future::join_all(futures).await;
         for result in results {
             reports.push(result?);
         }
+        let to_roll: Vec<&Service> = wave
+            .iter()
+            .copied()
+            .filter(|s| rolled.contains(&s.name))
+            .collect();
+        reports.extend(rolling::roll(engine, stack, &to_roll, &plans, input, progress).await?);
         // Post-start steps of this wave, before dependents start (Kafka's once, for all nodes).
         let mut kafka_done = false;
         for service in &wave {
@@ -179,16 +204,16 @@ pub async fn up<E: ContainerEngine>(
 }
 
 /// What `up` decided for one service before touching anything.
-struct Planned {
-    action: Action,
-    hash: String,
-    current_id: Option<String>,
+pub(super) struct Planned {
+    pub(super) action: Action,
+    pub(super) hash: String,
+    pub(super) current_id: Option<String>,
     /// The current container has the right hash but is not running.
-    was_running_same: bool,
+    pub(super) was_running_same: bool,
 }
 
 /// Starts one service as planned (its old container is already gone) and waits for health.
-async fn bring_up<E: ContainerEngine>(
+pub(super) async fn bring_up<E: ContainerEngine>(
     engine: &E,
     stack: &Stack,
     service: &Service,
