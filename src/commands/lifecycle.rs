@@ -8,12 +8,13 @@ use serde::Serialize;
 
 use super::printer::emit;
 use super::{ExitStatus, Paint, Printer, Table};
+use crate::clients::{Endpoints, Login};
 use crate::compose;
 use crate::engine::Engine;
 use crate::engine::logs::OutputStream;
 use crate::orchestrate;
 use crate::secrets::{FileStore, LineRedactor, Redactor, SecretSource};
-use crate::settings::{Phase, Settings};
+use crate::settings::{KafkaRole, Phase, Settings};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Verb {
@@ -36,6 +37,23 @@ fn redactor(root: &Path, settings: &Settings, printer: &Printer) -> Redactor {
     }
 }
 
+/// What a rolling restart of the Kafka nodes waits with; without the admin secret the nodes
+/// restart together (said on stderr).
+fn settler(root: &Path, settings: &Settings, printer: &Printer) -> Option<orchestrate::Settler> {
+    let secrets = FileStore::new(root).load(&settings.principals()).ok();
+    let settler = secrets.and_then(|secrets| {
+        let admin = Login::kafka(settings, &secrets, KafkaRole::Admin)?;
+        let kafka = Endpoints::new(settings, &secrets).ok()?.kafka();
+        Some(orchestrate::Settler { kafka, admin })
+    });
+    if settler.is_none() && settings.kafka.brokers > 1 {
+        printer.warn(
+            "the Kafka admin secret cannot be read: the nodes restart together, not one at a time",
+        );
+    }
+    settler
+}
+
 pub async fn run(
     root: &Path,
     verb: Verb,
@@ -50,7 +68,16 @@ pub async fn run(
         Verb::Stop => orchestrate::stop(&engine, &stack, services, printer).await?,
         Verb::Start => orchestrate::start(&engine, &stack, services, &redactor, printer).await?,
         Verb::Restart => {
-            orchestrate::restart(&engine, &stack, services, &redactor, printer).await?
+            let settler = settler(root, &settings, printer);
+            orchestrate::restart(
+                &engine,
+                &stack,
+                services,
+                &redactor,
+                settler.as_ref(),
+                printer,
+            )
+            .await?
         }
     };
     printer.report(&report, |style, out| {

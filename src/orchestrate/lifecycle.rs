@@ -6,7 +6,9 @@ use std::collections::BTreeSet;
 
 use serde::Serialize;
 
-use super::{UpError, health};
+use super::{UpError, health, rolling};
+use crate::clients::Login;
+use crate::clients::kafka::Kafka;
 use crate::compose::{Service, Stack};
 use crate::engine::ContainerEngine;
 use crate::engine::containers::ProjectContainer;
@@ -138,16 +140,59 @@ pub async fn start<E: ContainerEngine>(
     Ok(report)
 }
 
-/// Stops, then starts, the selected services.
+/// How a rolling restart knows the cluster is whole again: a client and the admin login.
+pub struct Settler {
+    pub kafka: Kafka,
+    pub admin: Login,
+}
+
+/// Stops, then starts, the selected services. With a `settler`, two or more running Kafka nodes
+/// restart one at a time, each waited on until healthy and every replica is back in sync.
 pub async fn restart<E: ContainerEngine>(
     engine: &E,
     stack: &Stack,
     names: &[String],
     redactor: &Redactor,
+    settler: Option<&Settler>,
     progress: &dyn Progress,
 ) -> Result<LifecycleReport, UpError> {
-    stop(engine, stack, names, progress).await?;
-    let mut report = start(engine, stack, names, redactor, progress).await?;
+    let chosen = selected(stack, names, false)?;
+    let containers = engine.project_containers(&stack.project).await?;
+    let nodes: Vec<(&Service, &ProjectContainer)> = waves(stack, &chosen, &containers)?
+        .into_iter()
+        .flatten()
+        .filter(|(s, c)| s.node.is_some() && c.state == "running")
+        .collect();
+    let mut report = LifecycleReport::default();
+    let rest: Vec<String> = match settler {
+        Some(settler) if nodes.len() > 1 => {
+            for (service, c) in &nodes {
+                progress.line(&service.name, "rolling restart: stopping this node only");
+                engine.stop(&c.id).await?;
+                engine.start(&c.id).await?;
+                let health =
+                    health::wait_healthy(engine, service, &c.id, redactor, progress).await?;
+                rolling::settle_with(&settler.kafka, &settler.admin, &service.name, progress)
+                    .await?;
+                report
+                    .services
+                    .push(outcome(service, "restarted", Some(health)));
+            }
+            chosen
+                .iter()
+                .filter(|n| !nodes.iter().any(|(s, _)| &s.name == *n))
+                .cloned()
+                .collect()
+        }
+        _ => chosen.iter().cloned().collect(),
+    };
+    if rest.is_empty() {
+        return Ok(report);
+    }
+    stop(engine, stack, &rest, progress).await?;
+    let mut started = start(engine, stack, &rest, redactor, progress).await?;
+    report.services.append(&mut started.services);
+    let mut report = report;
     for s in &mut report.services {
         s.action = "restarted".into();
     }

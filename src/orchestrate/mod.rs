@@ -29,7 +29,7 @@ use crate::settings::{Phase, Settings};
 pub use deploy::{DeployError, DeployOptions, deploy};
 pub use down::{DownOptions, DownReport, KeptImage, down};
 pub use images::{BuildPolicy, ensure_images};
-pub use lifecycle::{LifecycleReport, restart, selected, start, stop};
+pub use lifecycle::{LifecycleReport, Settler, restart, selected, start, stop};
 pub use pipeline_status::{PipelineStatus, pipeline_status};
 pub use post::{TopicPlan, topic_plan};
 pub use up::{config_hash, file_copies, recreate_service, up};

@@ -9,6 +9,7 @@ use super::up::{Planned, bring_up};
 use super::{Action, ServiceReport, UpError, UpInput};
 use crate::clients::Login;
 use crate::clients::cluster::unhealthy;
+use crate::clients::kafka::Kafka;
 use crate::compose::{Service, Stack};
 use crate::engine::ContainerEngine;
 use crate::engine::containers::ProjectContainer;
@@ -81,11 +82,20 @@ pub async fn settle(
 ) -> Result<(), UpError> {
     let admin = Login::kafka(input.settings, input.secrets, KafkaRole::Admin)
         .ok_or_else(|| UpError::Step("no secret for the Kafka admin principal".into()))?;
-    let kafka = input.endpoints.kafka();
+    settle_with(&input.endpoints.kafka(), &admin, node, progress).await
+}
+
+/// [`settle`] with a client and the admin login.
+pub async fn settle_with(
+    kafka: &Kafka,
+    admin: &Login,
+    node: &str,
+    progress: &dyn Progress,
+) -> Result<(), UpError> {
     let started = Instant::now();
     let mut last = String::new();
     while started.elapsed() < SETTLE_BOUND {
-        match kafka.partitions(&admin, Duration::from_secs(10)).await {
+        match kafka.partitions(admin, Duration::from_secs(10)).await {
             Ok(p) => {
                 let bad = unhealthy(&p);
                 if bad.is_empty() {

@@ -49,7 +49,7 @@ fn e2e_port_base() -> u16 {
 }
 
 /// A project of its own (name and host ports differ from a developer's stack).
-fn e2e_project() -> Project {
+pub(crate) fn e2e_project() -> Project {
     let p = Project::new();
     let settings = std::fs::read_to_string(p.path().join("configs/stack.yaml")).expect("settings");
     let base = e2e_port_base();
@@ -480,4 +480,6 @@ fn e2e_stack_up_verify_breaks_and_down() {
         .block_on(engine.project_containers(&e2e_project_name()))
         .expect("list");
     assert!(left.is_empty(), "containers left: {left:?}");
+
+    crate::e2e_cluster::cluster();
 }

@@ -4,6 +4,7 @@
 mod cli;
 mod cluster;
 mod e2e;
+mod e2e_cluster;
 mod e2e_pipeline;
 mod e2e_tools;
 mod escaping;
