@@ -192,7 +192,6 @@ pub async fn restart<E: ContainerEngine>(
     stop(engine, stack, &rest, progress).await?;
     let mut started = start(engine, stack, &rest, redactor, progress).await?;
     report.services.append(&mut started.services);
-    let mut report = report;
     for s in &mut report.services {
         s.action = "restarted".into();
     }

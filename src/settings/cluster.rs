@@ -254,7 +254,8 @@ mod tests {
 
     #[test]
     fn impossible_combinations_name_their_setting() {
-        let cases: [(&str, fn(String) -> String); 6] = [
+        type Edit = fn(String) -> String;
+        let cases: [(&str, Edit); 6] = [
             ("kafka.brokers", |t| t.replace("brokers: 1", "brokers: 2")),
             ("replication_factor", |t| {
                 t.replace("replication_factor: 1", "replication_factor: 3")
