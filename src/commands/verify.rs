@@ -83,7 +83,7 @@ pub async fn verify(
         )?,
     };
     let stack = crate::compose::load(root, &settings, phase)?;
-    let ctx = verify::Context::new(root, settings, secrets, phase, engine, stack)?;
+    let ctx = verify::Context::new(root, settings, secrets, phase, Box::new(engine), stack)?;
     // A baseline that cannot be read is a usage error: say so before running anything.
     let baseline = selection
         .baseline

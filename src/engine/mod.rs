@@ -6,8 +6,10 @@ pub mod containers;
 pub mod images;
 pub mod logs;
 pub mod time;
+pub mod view;
 
 pub use logs::{ContainerFacts, PublishedPort};
+pub use view::{FileStat, StackView};
 
 use std::collections::HashMap;
 

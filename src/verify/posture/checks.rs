@@ -297,16 +297,24 @@ async fn images(ctx: &Context) -> Outcome {
     let mut wrong = Vec::new();
     for (c, facts) in &containers {
         let Some(declared) = ctx.settings.services.get(&c.service) else {
+            wrong.push(format!(
+                "{} belongs to service `{}`, which configs/stack.yaml does not declare (remove it: `stackctl down`, then `up`)",
+                c.name, c.service
+            ));
             continue;
         };
         match ctx.engine.image_id(&declared.image).await {
-            Some(id) if id == facts.image_id => {}
-            Some(id) => wrong.push(format!(
+            Ok(Some(id)) if id == facts.image_id => {}
+            Ok(Some(id)) => wrong.push(format!(
                 "{} runs image {} but {} is {id} (run `stackctl up`)",
                 c.service, facts.image_id, declared.image
             )),
-            None => wrong.push(format!(
+            Ok(None) => wrong.push(format!(
                 "{}: image {} is not present",
+                c.service, declared.image
+            )),
+            Err(e) => wrong.push(format!(
+                "{}: cannot ask the engine for image {}: {e}",
                 c.service, declared.image
             )),
         }
