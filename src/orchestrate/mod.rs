@@ -3,6 +3,7 @@
 
 mod deploy;
 mod down;
+mod hash;
 mod health;
 mod images;
 mod lifecycle;
@@ -26,11 +27,12 @@ use crate::settings::{Phase, Settings};
 
 pub use deploy::{DeployError, DeployOptions, deploy};
 pub use down::{DownOptions, DownReport, KeptImage, down};
+pub use hash::config_hash;
 pub use images::{BuildPolicy, ensure_images};
 pub use lifecycle::{LifecycleReport, restart, selected, start, stop};
 pub use pipeline_status::{PipelineStatus, pipeline_status};
 pub use post::{TopicPlan, topic_plan};
-pub use up::{config_hash, file_copies, recreate_service, up};
+pub use up::{file_copies, recreate_service, up};
 
 #[derive(Debug, thiserror::Error)]
 pub enum UpError {
