@@ -164,15 +164,24 @@ async fn acls_as_declared(ctx: &Context) -> Outcome {
         Ok(l) => l,
         Err(o) => return o,
     };
-    let held: BTreeSet<AclBinding> = match ctx.endpoints.kafka().acls(&admin).await {
-        Ok(acls) => acls.into_iter().collect(),
+    let (held, unmodelled) = match ctx.endpoints.kafka().acls(&admin).await {
+        Ok(acls) => (
+            acls.modelled.into_iter().collect::<BTreeSet<AclBinding>>(),
+            acls.unmodelled,
+        ),
         Err(e) => return fail(format!("DescribeAcls as {}: {e}", admin.user)),
     };
     let declared = ctx.settings.declared_acls();
-    let extra: Vec<String> = held
+    let mut extra: Vec<String> = held
         .difference(&declared)
         .map(ToString::to_string)
         .collect();
+    // A kind stackctl cannot declare is undeclared by definition.
+    extra.extend(
+        unmodelled
+            .iter()
+            .map(|u| format!("{u} [a kind stackctl does not model]")),
+    );
     let missing: Vec<String> = declared
         .difference(&held)
         .map(ToString::to_string)
