@@ -23,6 +23,26 @@ pub enum Security {
     Plaintext,
 }
 
+/// A Kafka call that failed, with the error code librdkafka or the broker gave (None when the
+/// failure has none, e.g. a client that could not be created). Verdicts match `code`.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("{call}: {message}")]
+pub struct KafkaCallError {
+    pub call: String,
+    pub code: Option<RDKafkaErrorCode>,
+    pub message: String,
+}
+
+impl KafkaCallError {
+    pub fn new(call: impl Into<String>, error: &KafkaError) -> KafkaCallError {
+        KafkaCallError {
+            call: call.into(),
+            code: error.rdkafka_error_code(),
+            message: error.to_string(),
+        }
+    }
+}
+
 /// (error code, reason) pairs, in the order librdkafka reported them.
 pub type ErrorLog = Vec<(Option<RDKafkaErrorCode>, String)>;
 
@@ -68,9 +88,12 @@ pub enum LoginOutcome {
     Accepted,
     /// The broker answered the SASL handshake with an authentication failure.
     AuthenticationFailed(String),
-    /// The broker closed the connection during the handshake (what a SASL listener does to a
-    /// client that does not speak SASL).
+    /// The broker answered (ApiVersions) and then closed the connection before serving
+    /// metadata: what a SASL listener does to a client that does not speak SASL.
     DisconnectedDuringHandshake(String),
+    /// Connections failed or closed before anything answered a Kafka request: no broker was
+    /// heard (e.g. Docker's port proxy with nothing listening behind it). Never a refusal.
+    ClosedWithoutAnswer(String),
     /// Nothing conclusive within the time bound.
     Inconclusive(String),
 }
@@ -121,11 +144,7 @@ impl Kafka {
                     .set("sasl.password", login.password.expose());
             }
             Security::Plaintext => {
-                // librdkafka reports a dropped connection only in its broker log, so the probe
-                // of a client without SASL listens to that log.
-                cfg.set("security.protocol", "PLAINTEXT")
-                    .set("debug", "broker")
-                    .set_log_level(rdkafka::config::RDKafkaLogLevel::Debug);
+                cfg.set("security.protocol", "PLAINTEXT");
             }
         }
         cfg
@@ -134,7 +153,7 @@ impl Kafka {
     /// Tries to log in and fetch metadata within `bound`, then classifies what the broker did.
     pub async fn login(&self, security: &Security, bound: Duration) -> LoginOutcome {
         let cfg = self.config(security);
-        tokio::task::spawn_blocking(move || login_blocking(cfg, bound))
+        tokio::task::spawn_blocking(move || super::probe::login_blocking(cfg, bound))
             .await
             .unwrap_or_else(|e| LoginOutcome::Inconclusive(format!("probe task failed: {e}")))
     }
@@ -261,14 +280,14 @@ impl Kafka {
         topic: &str,
         values: &[String],
         bound: Duration,
-    ) -> Result<(), String> {
+    ) -> Result<(), KafkaCallError> {
         let mut cfg = self.config(&Security::Sasl(login.clone()));
         cfg.set("message.timeout.ms", bound.as_millis().to_string())
             .set("topic.metadata.propagation.max.ms", "2000")
             .set("linger.ms", "5");
         let producer: FutureProducer<Collected> = cfg
             .create_with_context(Collected::default())
-            .map_err(|e| e.to_string())?;
+            .map_err(|e| KafkaCallError::new("creating a producer", &e))?;
         let sends = values.iter().map(|v| {
             producer.send(
                 FutureRecord::<(), String>::to(topic).payload(v),
@@ -276,7 +295,7 @@ impl Kafka {
             )
         });
         for result in futures_util::future::join_all(sends).await {
-            result.map_err(|(e, _)| e.to_string())?;
+            result.map_err(|(e, _)| KafkaCallError::new(format!("producing to {topic}"), &e))?;
         }
         Ok(())
     }
@@ -329,75 +348,5 @@ impl Kafka {
         })
         .await
         .map_err(|e| e.to_string())?
-    }
-}
-
-fn login_blocking(cfg: ClientConfig, bound: Duration) -> LoginOutcome {
-    let consumer: BaseConsumer<Collected> = match cfg.create_with_context(Collected::default()) {
-        Ok(c) => c,
-        Err(e) => return LoginOutcome::Inconclusive(e.to_string()),
-    };
-    let deadline = Instant::now() + bound;
-    loop {
-        let remaining = deadline.saturating_duration_since(Instant::now());
-        let attempt = consumer.fetch_metadata(None, remaining.min(Duration::from_millis(500)));
-        if attempt.is_ok() {
-            return LoginOutcome::Accepted;
-        }
-        // Serve callbacks so the context sees the errors librdkafka raised.
-        let _ = consumer.poll(Duration::from_millis(50));
-        let errors = consumer.context().snapshot();
-        if let Some((_, reason)) = errors
-            .iter()
-            .find(|(code, _)| *code == Some(RDKafkaErrorCode::Authentication))
-        {
-            return LoginOutcome::AuthenticationFailed(reason.clone());
-        }
-        if let Some((_, reason)) = errors
-            .iter()
-            .find(|(_, reason)| is_handshake_disconnect(reason))
-        {
-            return LoginOutcome::DisconnectedDuringHandshake(reason.clone());
-        }
-        if Instant::now() >= deadline {
-            let last = errors
-                .last()
-                .map(|(_, r)| r.clone())
-                .unwrap_or_else(|| "no error reported".into());
-            return LoginOutcome::Inconclusive(format!(
-                "no answer within {} ms ({last})",
-                bound.as_millis()
-            ));
-        }
-    }
-}
-
-/// What librdkafka logs when a live broker drops the connection during the handshake. A SASL
-/// listener answers ApiVersions (allowed before authentication) and then closes the connection on
-/// the first other request ("Unexpected Kafka request of type METADATA during SASL handshake" in
-/// the broker log): the client sees the peer close it while it is UP, before any metadata.
-/// A broker that is not there at all gives "Connection refused" instead, which does not match.
-fn is_handshake_disconnect(reason: &str) -> bool {
-    reason.contains("Disconnected while requesting ApiVersion")
-        || reason.contains("incorrect security.protocol configuration")
-        || (reason.contains("connection closed by peer")
-            && (reason.contains("in state UP") || reason.contains("in state APIVERSION_QUERY")))
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn recognises_handshake_disconnects() {
-        assert!(is_handshake_disconnect(
-            "FAIL: [thrd:localhost:19092/bootstrap]: localhost:19092/bootstrap: Disconnected: connection closed by peer: receive 0 after POLLIN (after 0ms in state UP)"
-        ));
-        assert!(is_handshake_disconnect(
-            "localhost:19092/bootstrap: Disconnected while requesting ApiVersion: might be caused by incorrect security.protocol configuration"
-        ));
-        assert!(!is_handshake_disconnect(
-            "FAIL: localhost:19092/bootstrap: Connect to ipv4#127.0.0.1:19092 failed: Connection refused (after 0ms in state CONNECT)"
-        ));
     }
 }

@@ -7,6 +7,7 @@ pub mod clickhouse;
 pub mod connect;
 mod endpoints;
 pub mod kafka;
+pub mod probe;
 pub mod records;
 mod rest;
 pub mod schema_registry;

@@ -184,6 +184,7 @@ fn outcome_word(o: &LoginOutcome) -> String {
         LoginOutcome::Accepted => "accepted".into(),
         LoginOutcome::AuthenticationFailed(_) => "refused (SASL authentication failed)".into(),
         LoginOutcome::DisconnectedDuringHandshake(_) => "disconnected".into(),
+        LoginOutcome::ClosedWithoutAnswer(r) => format!("no broker answered ({r})"),
         LoginOutcome::Inconclusive(r) => format!("inconclusive ({r})"),
     }
 }
