@@ -23,6 +23,8 @@ use std::time::{Duration, Instant};
 
 use serde::Serialize;
 
+pub use kafka::{Refusal, refusal_verdict, unknown_topic_verdict};
+
 use crate::clients::{ClientSetupError, Endpoints};
 use crate::compose::Stack;
 use crate::engine::StackView;

@@ -5,6 +5,7 @@ mod cli;
 mod e2e;
 mod e2e_pipeline;
 mod e2e_tools;
+mod e2e_truth;
 mod escaping;
 mod habits;
 mod posture;
