@@ -25,22 +25,32 @@ fn declared_listeners(settings: &Settings) -> BTreeMap<String, BTreeSet<String>>
     ])
 }
 
-/// Listeners the broker has but the settings do not, and principals a listener accepts beyond
-/// the declared ones.
+/// Listeners the broker has but the settings do not, principals a listener accepts beyond the
+/// declared ones, and declared listeners whose logins cannot be read (absent, without SASL, or
+/// without a PLAIN login section): who those accept is unknown, which is never a pass.
 pub(super) fn listener_findings(
     broker: &parse::BrokerConfig,
     declared: &BTreeMap<String, BTreeSet<String>>,
 ) -> Vec<String> {
     let mut more = Vec::new();
     for (name, listener) in &broker.listeners {
+        let sasl = listener.protocol.starts_with("SASL_");
         match declared.get(name) {
-            None if !listener.protocol.starts_with("SASL_") => more.push(format!(
+            None if !sasl => more.push(format!(
                 "undeclared listener {name} ({}) accepts anyone as User:ANONYMOUS",
                 listener.protocol
             )),
             None => more.push(format!(
                 "undeclared listener {name} ({}) accepting {:?}",
                 listener.protocol, listener.principals
+            )),
+            Some(_) if !sasl => more.push(format!(
+                "listener {name} uses {}, not SASL: it accepts anyone as User:ANONYMOUS",
+                listener.protocol
+            )),
+            Some(_) if listener.principals.is_empty() => more.push(format!(
+                "listener {name} has no PLAIN login section (listener.name.{}.plain.sasl.jaas.config), so whom it accepts cannot be read",
+                name.to_ascii_lowercase()
             )),
             Some(allowed) => {
                 let extra: Vec<&String> = listener.principals.difference(allowed).collect();
@@ -51,6 +61,14 @@ pub(super) fn listener_findings(
                 }
             }
         }
+    }
+    for name in declared
+        .keys()
+        .filter(|n| !broker.listeners.contains_key(*n))
+    {
+        more.push(format!(
+            "declared listener {name} is not among the broker's listeners, so whom it accepts cannot be read"
+        ));
     }
     more
 }
