@@ -125,6 +125,7 @@ pub fn checks() -> Vec<Check> {
             let Some(admin) = login(ctx, KafkaRole::Admin) else { return fail("no secret for admin") };
             let keys = ["listener.security.protocol.map", "sasl.mechanism.controller.protocol", "sasl.enabled.mechanisms"];
             match kafka(ctx).broker_config(&admin, ctx.settings.kafka.node_id as i32, &keys).await {
+                Ok(values) if values[0].is_none() => fail("the broker did not report listener.security.protocol.map, so its listeners cannot be judged"),
                 Ok(values) => {
                     let map = values[0].clone().unwrap_or_default();
                     let open: Vec<&str> = map.split(',').filter(|e| !e.ends_with(":SASL_PLAINTEXT") && !e.ends_with(":SASL_SSL")).collect();

@@ -245,6 +245,10 @@ fn e2e_stack_up_verify_breaks_and_down() {
         &|args: &[&str]| run(&p, args),
     );
 
+    // Checks that cannot lie (issue 16): git refusing, an unmodelled ACL, a proxy close, a
+    // crash-looping broker repaired by `up`.
+    crate::e2e_truth::checks_that_cannot_lie(&p, &rt, &settings, &engine, &|args| run(&p, args));
+
     // Break 1: the readonly ClickHouse user gets write access.
     let broken_users = edit(
         &good,
@@ -389,10 +393,6 @@ fn e2e_stack_up_verify_breaks_and_down() {
 
     // Posture: misconfigurations made by editing the project's own files and running `up`.
     crate::posture::misconfigurations_fail_their_posture_check(&p);
-
-    // Checks that cannot lie (issue 16): git refusing, an unmodelled ACL, a proxy close, a
-    // crash-looping broker repaired by `up`.
-    crate::e2e_truth::checks_that_cannot_lie(&p, &rt, &settings, &engine, &|args| run(&p, args));
 
     // Restored: green again.
     let verify = run(&p, &["verify", "--format", "json"]);

@@ -213,6 +213,17 @@ async fn clickhouse_users(ctx: &Context) -> Outcome {
         .map(|r| ctx.settings.clickhouse_principal(r).user().to_string())
         .collect();
     let extra: Vec<&String> = users.keys().filter(|u| !declared.contains(*u)).collect();
+    // Not finding the declared users means the files were not read as the server reads them.
+    let missing: Vec<&String> = declared
+        .iter()
+        .filter(|u| !users.contains_key(*u))
+        .collect();
+    if ctx.phase.enforces_clickhouse_auth() && !missing.is_empty() {
+        return fail(format!(
+            "{}: declared ClickHouse user(s) {missing:?} not found in users.xml / users.d, so what the server holds was not read; run `stackctl up`",
+            c.name
+        ));
+    }
     if extra.is_empty() {
         pass(format!(
             "{}: users {:?} only, `default` gone",
