@@ -34,6 +34,15 @@ pub struct KafkaCallError {
 }
 
 impl KafkaCallError {
+    /// A failure without a service code (a local bound, a client that could not be made).
+    pub fn local(call: impl Into<String>, message: impl Into<String>) -> KafkaCallError {
+        KafkaCallError {
+            call: call.into(),
+            code: None,
+            message: message.into(),
+        }
+    }
+
     pub fn new(call: impl Into<String>, error: &KafkaError) -> KafkaCallError {
         KafkaCallError {
             call: call.into(),
@@ -103,11 +112,11 @@ async fn bounded<T>(
     secs: u64,
     what: &str,
     call: impl std::future::Future<Output = Result<T, KafkaError>>,
-) -> Result<T, String> {
+) -> Result<T, KafkaCallError> {
     tokio::time::timeout(Duration::from_secs(secs), call)
         .await
-        .map_err(|_| format!("{what} timed out after {secs} s"))?
-        .map_err(|e| e.to_string())
+        .map_err(|_| KafkaCallError::local(what, format!("no answer within {secs} s")))?
+        .map_err(|e| KafkaCallError::new(what, &e))
 }
 
 #[derive(Debug, Clone)]
@@ -168,8 +177,10 @@ impl Kafka {
         &self,
         login: &Login,
         topics: &[TopicSpec],
-    ) -> Result<Vec<String>, String> {
-        let admin = self.admin(login).map_err(|e| e.to_string())?;
+    ) -> Result<Vec<String>, KafkaCallError> {
+        let admin = self
+            .admin(login)
+            .map_err(|e| KafkaCallError::new("creating an admin client", &e))?;
         let compact = [("cleanup.policy", "compact")];
         let new: Vec<NewTopic> = topics
             .iter()
@@ -199,15 +210,27 @@ impl Kafka {
             match result {
                 Ok(name) => created.push(name),
                 Err((_, RDKafkaErrorCode::TopicAlreadyExists)) => {}
-                Err((name, code)) => return Err(format!("topic {name}: {code}")),
+                Err((name, code)) => {
+                    return Err(KafkaCallError {
+                        call: format!("creating topic {name}"),
+                        code: Some(code),
+                        message: code.to_string(),
+                    });
+                }
             }
         }
         Ok(created)
     }
 
     /// Deletes topics (used to clean up after a check that created one by accident).
-    pub async fn delete_topics(&self, login: &Login, topics: &[&str]) -> Result<(), String> {
-        let admin = self.admin(login).map_err(|e| e.to_string())?;
+    pub async fn delete_topics(
+        &self,
+        login: &Login,
+        topics: &[&str],
+    ) -> Result<(), KafkaCallError> {
+        let admin = self
+            .admin(login)
+            .map_err(|e| KafkaCallError::new("creating an admin client", &e))?;
         let options =
             AdminOptions::new().operation_timeout(Some(Timeout::After(Duration::from_secs(10))));
         bounded(15, "deleting topics", admin.delete_topics(topics, &options)).await?;
@@ -219,8 +242,10 @@ impl Kafka {
         &self,
         login: &Login,
         topics: &[&str],
-    ) -> Result<Vec<Option<String>>, String> {
-        let admin = self.admin(login).map_err(|e| e.to_string())?;
+    ) -> Result<Vec<Option<String>>, KafkaCallError> {
+        let admin = self
+            .admin(login)
+            .map_err(|e| KafkaCallError::new("creating an admin client", &e))?;
         let specs: Vec<ResourceSpecifier> =
             topics.iter().map(|t| ResourceSpecifier::Topic(t)).collect();
         let options =
@@ -250,8 +275,10 @@ impl Kafka {
         login: &Login,
         node_id: i32,
         keys: &[&str],
-    ) -> Result<Vec<Option<String>>, String> {
-        let admin = self.admin(login).map_err(|e| e.to_string())?;
+    ) -> Result<Vec<Option<String>>, KafkaCallError> {
+        let admin = self
+            .admin(login)
+            .map_err(|e| KafkaCallError::new("creating an admin client", &e))?;
         let spec = [ResourceSpecifier::Broker(node_id)];
         let options =
             AdminOptions::new().request_timeout(Some(Timeout::After(Duration::from_secs(10))));
@@ -264,8 +291,14 @@ impl Kafka {
         let resource = results
             .into_iter()
             .next()
-            .ok_or("no config returned")?
-            .map_err(|e| e.to_string())?;
+            .ok_or_else(|| {
+                KafkaCallError::local("describing the broker config", "no config returned")
+            })?
+            .map_err(|code| KafkaCallError {
+                call: format!("describing the config of broker {node_id}"),
+                code: Some(code),
+                message: code.to_string(),
+            })?;
         let map = resource.entry_map();
         Ok(keys
             .iter()
