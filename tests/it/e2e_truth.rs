@@ -108,8 +108,15 @@ fn unmodelled_acl(
     ];
     let (code, output) = rt.block_on(engine.exec(&kafka.id, &add)).expect("exec");
     assert_eq!(code, 0, "AclCommand --add: {output}");
-    let out = run(&["verify", "--format", "json"]);
+    let out = run(&[
+        "verify",
+        "--only",
+        "authz.acls-as-declared",
+        "--format",
+        "json",
+    ]);
     assert_eq!(failed(&out), set(&["authz.acls-as-declared"]));
+    assert_eq!(out.status.code(), Some(1));
     let why = reason(&out, "authz.acls-as-declared");
     assert!(
         why.contains("User:mallory ALLOW") && why.contains("a kind stackctl does not model"),
