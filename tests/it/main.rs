@@ -7,6 +7,7 @@ mod e2e_pipeline;
 mod e2e_tools;
 mod escaping;
 mod habits;
+mod kubernetes;
 mod posture;
 mod render;
 
