@@ -49,9 +49,10 @@ strimzi_crds() {
   fi
   command -v mvn >/dev/null 2>&1 || apt_install maven
   say "resolving io.strimzi:crd-generator/api $STRIMZI_VERSION from Maven Central"
-  mvn -q -B -f scripts/k8s/strimzi-crds.pom.xml -Dstrimzi.version=$STRIMZI_VERSION \
+  local log=$cache/mvn.log
+  mvn -q -B -Dstyle.color=never -f scripts/k8s/strimzi-crds.pom.xml -Dstrimzi.version=$STRIMZI_VERSION \
     -Dmaven.repo.local="$cache/m2" dependency:build-classpath \
-    -Dmdep.outputFile="$cache/strimzi-classpath.txt" >&2
+    -Dmdep.outputFile="$cache/strimzi-classpath.txt" >"$log" 2>&1 || { cat "$log" >&2; exit 1; }
   local java
   java=$(find_java21)
   local tmp=$out.tmp

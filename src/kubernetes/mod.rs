@@ -218,7 +218,7 @@ fn dns_label_of(name: &str) -> String {
 /// Kubernetes quantities for a service's limits.
 fn resources(r: &Resources) -> Value {
     let millis = (r.cpus * 1000.0).round() as u64;
-    let cpu = if millis % 1000 == 0 {
+    let cpu = if millis.is_multiple_of(1000) {
         (millis / 1000).to_string()
     } else {
         format!("{millis}m")

@@ -285,7 +285,7 @@ fn pick<'a>(plan: &'a KubePlan, kind: &str) -> &'a kubernetes::Manifest {
 
 /// The three breaks, applied to the phase-5 plan: an unknown field, `type: plain`, and a CEL
 /// rule the schema layer cannot evaluate.
-fn breaks(good: &KubePlan) -> Vec<(&'static str, KubePlan)> {
+fn breaks(good: &KubePlan) -> [(&'static str, KubePlan); 3] {
     let mut unknown = good.clone();
     find(&mut unknown, "Kafka", "stackctl")["spec"]["kafka"]["listeners"][0]["authentication"]["mechanism"] =
         json!("PLAIN");
@@ -294,7 +294,7 @@ fn breaks(good: &KubePlan) -> Vec<(&'static str, KubePlan)> {
     let mut cel = good.clone();
     find(&mut cel, "Kafka", "stackctl")["spec"]["kafka"]["metricsConfig"] =
         json!({ "type": "jmxPrometheusExporter" });
-    vec![
+    [
         ("unknown field", unknown),
         ("type: plain", plain),
         ("CEL rule", cel),
@@ -332,7 +332,7 @@ fn kubernetes_manifests_match_operator_schemas() {
         );
     }
     let good = kubernetes::plan(&settings(1), &options(5), None).expect("plan");
-    let [unknown, plain, cel] = breaks(&good).try_into().ok().expect("three breaks");
+    let [unknown, plain, cel] = breaks(&good);
     let errors =
         |plan: &KubePlan, kind: &str| schemas.validate(&pick(plan, kind).doc).expect("schema");
     assert_eq!(
