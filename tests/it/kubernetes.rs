@@ -5,6 +5,7 @@
 //! `eval "$(scripts/k8s/setup.sh)"` provides them; `scripts/test.sh` runs these `--ignored` tests.
 
 mod apiserver;
+mod cli;
 mod schema;
 
 use std::path::{Path, PathBuf};
