@@ -89,9 +89,11 @@ pub fn kubernetes(root: &Path, args: KubeArgs, printer: &Printer) -> Result<Exit
         None
     };
     let namespace = args.namespace.unwrap_or_else(|| settings.project.clone());
+    let templates = TemplateSet::load(root)?;
     let options = kubernetes::Options {
         phase: args.phase,
         namespace,
+        schema_sql: render::schema_sql(&settings, args.phase, &templates)?,
     };
     let plan = kubernetes::plan(&settings, &options, secrets.as_ref())?;
     let dir = args.out.unwrap_or_else(|| root.join(KUBE_DIR));

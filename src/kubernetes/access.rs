@@ -69,6 +69,13 @@ pub(super) fn secret_specs(ctx: &Ctx) -> Vec<SecretSpec> {
             holds: ctx.settings.clickhouse_principal(role).id(),
         });
     }
+    let client = clickhouse::admin_client_secret(ctx);
+    specs.push(SecretSpec {
+        create: derived(&client),
+        name: client,
+        keys: vec![clickhouse::CLIENT_KEY.into()],
+        holds: "the admin's clickhouse-client config (schema Job)".into(),
+    });
     let writer = connect::writer_secret(ctx);
     specs.push(SecretSpec {
         create: derived(&writer),
@@ -115,6 +122,13 @@ pub(super) fn secrets(
             vec![(clickhouse::HASH_KEY.into(), hash)],
         ));
     }
+    let admin = s.clickhouse_principal(ClickHouseRole::Admin);
+    let xml = clickhouse::admin_client_xml(ctx, admin.user(), &value(&admin)?)
+        .map_err(|e| escape_error("the ClickHouse admin's client config", e))?;
+    data.push((
+        clickhouse::admin_client_secret(ctx),
+        vec![(clickhouse::CLIENT_KEY.into(), xml)],
+    ));
     let writer = s.clickhouse_principal(ClickHouseRole::Writer);
     data.push((
         connect::writer_secret(ctx),
@@ -157,11 +171,7 @@ fn registry_properties(
     value: &dyn Fn(&Principal) -> Result<String, KubeError>,
 ) -> Result<String, KubeError> {
     let s = ctx.settings;
-    let escape_err = |e: escape::EscapeError| KubeError::BadName {
-        setting: "a secret of the schema registry".into(),
-        value: "***".into(),
-        problem: e.to_string(),
-    };
+    let escape_err = |e| escape_error("the registry's secrets.properties", e);
     let password = value(&s.kafka_principal(KafkaRole::SchemaRegistry))?;
     let jaas = format!(
         "org.apache.kafka.common.security.scram.ScramLoginModule required username=\"{}\" password=\"{}\";",
@@ -185,6 +195,10 @@ fn registry_properties(
         ));
     }
     Ok(out)
+}
+
+fn escape_error(what: &'static str, source: escape::EscapeError) -> KubeError {
+    KubeError::Unrepresentable { what, source }
 }
 
 /// Strimzi's listener peers: pods that declare a Kafka principal.

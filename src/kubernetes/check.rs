@@ -52,6 +52,8 @@ pub enum CrossCheckError {
         path: String,
         key: String,
     },
+    #[error("{file}: the Secret lacks key `{key}`, which the manifests read")]
+    MissingSecretKey { file: PathBuf, key: String },
     #[error("KafkaTopics {found} differ from the settings' topics {declared}")]
     TopicDrift { found: String, declared: String },
     #[error(
@@ -242,7 +244,7 @@ fn str_of(v: &Value) -> String {
 }
 
 fn secret_refs(plan: &KubePlan) -> Vec<CrossCheckError> {
-    let mut errors = Vec::new();
+    let mut errors = rendered_secrets(plan);
     let known: BTreeMap<&str, &[String]> = plan
         .secrets
         .iter()
@@ -260,6 +262,36 @@ fn secret_refs(plan: &KubePlan) -> Vec<CrossCheckError> {
                     file: m.path.clone(),
                     secret,
                     key: key.unwrap_or_else(|| "(whole Secret)".into()),
+                });
+            }
+        }
+    }
+    errors
+}
+
+/// A rendered Secret is listed and carries exactly the listed keys.
+fn rendered_secrets(plan: &KubePlan) -> Vec<CrossCheckError> {
+    let mut errors = Vec::new();
+    for m in plan.manifests.iter().filter(|m| m.is_secret()) {
+        let keys: Vec<String> = m.doc["stringData"]
+            .as_object()
+            .map(|o| o.keys().cloned().collect())
+            .unwrap_or_default();
+        let listed = plan.secrets.iter().find(|s| s.name == m.name());
+        for key in &keys {
+            if !listed.is_some_and(|s| s.keys.contains(key)) {
+                errors.push(CrossCheckError::UnknownSecretKey {
+                    file: m.path.clone(),
+                    secret: m.name().into(),
+                    key: key.clone(),
+                });
+            }
+        }
+        for key in listed.map(|s| s.keys.as_slice()).unwrap_or_default() {
+            if !keys.contains(key) {
+                errors.push(CrossCheckError::MissingSecretKey {
+                    file: m.path.clone(),
+                    key: key.clone(),
                 });
             }
         }

@@ -6,6 +6,7 @@
 use serde_json::{Map, Value, json};
 
 use super::{Ctx, KubeError, Manifest};
+use crate::render::escape::{self, EscapeError};
 use crate::settings::{ClickHouseRole, ServiceKind};
 
 pub(super) const API: &str = "clickhouse.altinity.com/v1";
@@ -62,7 +63,84 @@ pub(super) fn manifests(ctx: &Ctx) -> Result<Vec<Manifest>, KubeError> {
             },
         }
     });
-    Ok(vec![Manifest::new("clickhouse/installation.yaml", doc)])
+    let mut out = vec![Manifest::new("clickhouse/installation.yaml", doc)];
+    out.extend(schema(ctx)?);
+    Ok(out)
+}
+
+/// The admin's clickhouse-client config (host, port, login), for the schema Job.
+pub(super) fn admin_client_secret(ctx: &Ctx) -> String {
+    format!("{}-clickhouse-admin-client", ctx.names.project)
+}
+pub const CLIENT_KEY: &str = "client.xml";
+const CLIENT_MOUNT: &str = "/etc/stackctl/clickhouse-client";
+const SCHEMA_MOUNT: &str = "/etc/stackctl/schema";
+
+/// The admin's client config: the Secret's value (`--with-secrets`).
+pub(super) fn admin_client_xml(
+    ctx: &Ctx,
+    user: &str,
+    password: &str,
+) -> Result<String, EscapeError> {
+    let s = ctx.settings;
+    Ok(format!(
+        "<config>\n    <host>{}</host>\n    <port>{}</port>\n    <user>{}</user>\n    <password>{}</password>\n    <database>{}</database>\n</config>\n",
+        service_host(ctx),
+        s.clickhouse.native_port,
+        escape::xml(user)?,
+        escape::xml(password)?,
+        escape::xml(&s.clickhouse.database)?,
+    ))
+}
+
+/// The schema as a ConfigMap, applied by a Job as the admin (the Docker path applies it at `up`).
+/// The Job retries until the server answers; the statements are idempotent.
+fn schema(ctx: &Ctx) -> Result<Vec<Manifest>, KubeError> {
+    let name = format!("{}-clickhouse-schema", ctx.names.project);
+    let component = ServiceKind::ClickHouse.name();
+    let config_map = json!({
+        "apiVersion": "v1",
+        "kind": "ConfigMap",
+        "metadata": ctx.metadata(&name, component),
+        "data": { "schema.sql": ctx.schema_sql },
+    });
+    let mut labels = ctx.labels(component);
+    labels[super::CLICKHOUSE_LABEL] = json!(role_key(ClickHouseRole::Admin));
+    let command = format!(
+        "clickhouse-client --config-file {CLIENT_MOUNT}/{CLIENT_KEY} --multiquery < {SCHEMA_MOUNT}/schema.sql"
+    );
+    let job = json!({
+        "apiVersion": "batch/v1",
+        "kind": "Job",
+        "metadata": ctx.metadata(&name, component),
+        "spec": {
+            "backoffLimit": 20,
+            "template": {
+                "metadata": { "labels": labels },
+                "spec": {
+                    "restartPolicy": "OnFailure",
+                    "automountServiceAccountToken": false,
+                    "containers": [{
+                        "name": "schema",
+                        "image": ctx.service("clickhouse")?.image,
+                        "command": ["sh", "-c", command],
+                        "volumeMounts": [
+                            { "name": "client", "mountPath": CLIENT_MOUNT, "readOnly": true },
+                            { "name": "schema", "mountPath": SCHEMA_MOUNT, "readOnly": true },
+                        ],
+                    }],
+                    "volumes": [
+                        { "name": "client", "secret": { "secretName": admin_client_secret(ctx), "defaultMode": 0o400 } },
+                        { "name": "schema", "configMap": { "name": name } },
+                    ],
+                },
+            },
+        },
+    });
+    Ok(vec![
+        Manifest::new("clickhouse/schema-configmap.yaml", config_map),
+        Manifest::new("clickhouse/schema-job.yaml", job),
+    ])
 }
 
 /// The users section in the operator's flat `user/setting` form.

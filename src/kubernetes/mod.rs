@@ -53,6 +53,13 @@ pub enum KubeError {
         second: String,
         name: String,
     },
+    #[error(
+        "a secret cannot be written into {what}: {source}; rotate it (`stackctl init-secrets --force ID`)"
+    )]
+    Unrepresentable {
+        what: &'static str,
+        source: crate::render::escape::EscapeError,
+    },
     #[error("no secret for {0} (run `stackctl init-secrets`)")]
     MissingSecret(String),
     #[error("services.{0} is missing from configs/stack.yaml")]
@@ -71,6 +78,9 @@ fn join(errors: &[CrossCheckError]) -> String {
 pub struct Options {
     pub phase: Phase,
     pub namespace: String,
+    /// The ClickHouse schema, rendered from the same template as the Docker path
+    /// ([`crate::render::schema_sql`]).
+    pub schema_sql: String,
 }
 
 /// One manifest: where it goes under the output directory and what it holds.
@@ -157,6 +167,7 @@ struct Ctx<'a> {
     settings: &'a Settings,
     phase: Phase,
     namespace: &'a str,
+    schema_sql: &'a str,
     names: names::Names,
 }
 
@@ -167,6 +178,7 @@ impl<'a> Ctx<'a> {
             settings,
             phase: options.phase,
             namespace: &options.namespace,
+            schema_sql: &options.schema_sql,
             names: names::Names::new(settings)?,
         })
     }

@@ -12,6 +12,7 @@ use std::path::{Path, PathBuf};
 
 use serde_json::{Value, json};
 use stackctl::kubernetes::{self, CrossCheckError, KubeError, KubePlan, Options};
+use stackctl::render::TemplateSet;
 use stackctl::settings::{Phase, Settings};
 
 use crate::{fixed_secrets, repo_root};
@@ -31,9 +32,13 @@ fn settings(brokers: u16) -> Settings {
 }
 
 fn options(phase: u8) -> Options {
+    let phase = Phase::from_number(phase).expect("phase");
+    let s = settings(1);
     Options {
-        phase: Phase::from_number(phase).expect("phase"),
+        phase,
         namespace: "stackctl".into(),
+        schema_sql: stackctl::render::schema_sql(&s, phase, &TemplateSet::embedded())
+            .expect("schema"),
     }
 }
 
@@ -213,6 +218,19 @@ fn kubernetes_cross_checks_refuse_each_break() {
     let errors = check(&plan);
     assert!(
         matches!(errors.as_slice(), [CrossCheckError::UnknownSecretKey { key, .. }] if key == "pw"),
+        "{errors:?}"
+    );
+
+    // A rendered Secret without a key the manifests read.
+    let mut plan = good.clone();
+    let writer_secret = find(&mut plan, "Secret", "stackctl-connect-clickhouse-writer");
+    writer_secret["stringData"]
+        .as_object_mut()
+        .expect("data")
+        .remove("password");
+    let errors = check(&plan);
+    assert!(
+        matches!(errors.as_slice(), [CrossCheckError::MissingSecretKey { key, .. }] if key == "password"),
         "{errors:?}"
     );
 

@@ -74,7 +74,7 @@ fn kubernetes_render_writes_the_tree_and_secrets_only_on_request() {
         .iter()
         .map(|f| f.strip_prefix(&dir).expect("inside").display().to_string())
         .collect();
-    assert_eq!(rel.len(), 21, "{rel:?}");
+    assert_eq!(rel.len(), 23, "{rel:?}");
     assert!(
         rel.contains(&"kafka/users/schema-registry.yaml".to_string()),
         "{rel:?}"
@@ -90,7 +90,7 @@ fn kubernetes_render_writes_the_tree_and_secrets_only_on_request() {
     let mode = |f: &Path| fs::metadata(f).expect("file").permissions().mode() & 0o777;
     assert_eq!(mode(&dir.join("secrets")), 0o700);
     let secrets = files(&dir.join("secrets"));
-    assert_eq!(secrets.len(), 9);
+    assert_eq!(secrets.len(), 10);
     assert!(secrets.iter().all(|f| mode(f) == 0o600));
     let values = secret_values(&p);
     let app = fs::read_to_string(dir.join("secrets/stackctl-kafka-app.yaml")).expect("app Secret");
