@@ -54,6 +54,14 @@ pub enum CrossCheckError {
     },
     #[error("{file}: the Secret lacks key `{key}`, which the manifests read")]
     MissingSecretKey { file: PathBuf, key: String },
+    #[error(
+        "{file}: config `{key}` is managed by Strimzi (prefix `{prefix}`), which would ignore it; set it through the resource's own fields"
+    )]
+    ForbiddenConfig {
+        file: PathBuf,
+        key: String,
+        prefix: String,
+    },
     #[error("KafkaTopics {found} differ from the settings' topics {declared}")]
     TopicDrift { found: String, declared: String },
     #[error(
@@ -69,6 +77,71 @@ pub fn cross_check(plan: &KubePlan, settings: &Settings) -> Vec<CrossCheckError>
     errors.extend(secret_refs(plan));
     errors.extend(directory_refs(plan));
     errors.extend(topics(plan, settings));
+    errors.extend(forbidden_config(plan));
+    errors
+}
+
+/// Options Strimzi 1.2 manages itself and ignores (with a warning) in a resource's `config`
+/// (`FORBIDDEN_PREFIXES` of `KafkaClusterSpec` and `KafkaConnectSpec` in `io.strimzi:api`;
+/// the few exceptions it allows are not needed here).
+const KAFKA_FORBIDDEN: &[&str] = &[
+    "listeners",
+    "advertised.",
+    "broker.",
+    "listener.",
+    "host.name",
+    "port",
+    "inter.broker.listener.name",
+    "sasl.",
+    "ssl.",
+    "security.",
+    "password.",
+    "log.dir",
+    "authorizer.",
+    "super.user",
+    "node.id",
+    "process.roles",
+    "controller.",
+    "metadata.log.dir",
+    "cruise.control.metrics.topic",
+    "prometheus.metrics.reporter.",
+    "cordoned.log.dirs",
+];
+const CONNECT_FORBIDDEN: &[&str] = &[
+    "group.id",
+    "config.storage.topic",
+    "offset.storage.topic",
+    "status.storage.topic",
+    "ssl.",
+    "sasl.",
+    "security.",
+    "listeners",
+    "plugin.path",
+    "rest.",
+    "bootstrap.servers",
+    "consumer.interceptor.classes",
+    "producer.interceptor.classes",
+    "prometheus.metrics.reporter.",
+];
+
+fn forbidden_config(plan: &KubePlan) -> Vec<CrossCheckError> {
+    let mut errors = Vec::new();
+    for m in &plan.manifests {
+        let (config, forbidden) = match m.kind() {
+            "Kafka" => (&m.doc["spec"]["kafka"]["config"], KAFKA_FORBIDDEN),
+            "KafkaConnect" => (&m.doc["spec"]["config"], CONNECT_FORBIDDEN),
+            _ => continue,
+        };
+        for key in config.as_object().into_iter().flat_map(|o| o.keys()) {
+            if let Some(prefix) = forbidden.iter().find(|p| key.starts_with(*p)) {
+                errors.push(CrossCheckError::ForbiddenConfig {
+                    file: m.path.clone(),
+                    key: key.clone(),
+                    prefix: (*prefix).to_string(),
+                });
+            }
+        }
+    }
     errors
 }
 

@@ -77,9 +77,8 @@ fn kafka(ctx: &Ctx) -> Result<Value, KubeError> {
             "superUsers": [ctx.names.user(KafkaRole::Admin)],
         });
     }
-    let mut metadata = ctx.metadata(&ctx.names.project, ServiceKind::Kafka.name());
-    metadata["annotations"] =
-        json!({ "strimzi.io/kraft": "enabled", "strimzi.io/node-pools": "enabled" });
+    // KRaft and node pools are Strimzi 1.x's only mode: no annotation asks for them.
+    let metadata = ctx.metadata(&ctx.names.project, ServiceKind::Kafka.name());
     Ok(json!({
         "apiVersion": API,
         "kind": "Kafka",

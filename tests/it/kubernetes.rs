@@ -234,6 +234,15 @@ fn kubernetes_cross_checks_refuse_each_break() {
         "{errors:?}"
     );
 
+    // A config option Strimzi manages itself (it would ignore it).
+    let mut plan = good.clone();
+    find(&mut plan, "KafkaConnect", "stackctl")["spec"]["config"]["sasl.jaas.config"] = json!("x");
+    let errors = check(&plan);
+    assert!(
+        matches!(errors.as_slice(), [CrossCheckError::ForbiddenConfig { prefix, .. }] if prefix == "sasl."),
+        "{errors:?}"
+    );
+
     // A topic without its KafkaTopic.
     let mut plan = good.clone();
     plan.manifests
