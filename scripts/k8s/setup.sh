@@ -80,10 +80,13 @@ etcd_bin() {
 apiserver_bin() {
   local bin=$cache/bin/apiextensions-apiserver-$APISERVER_VERSION
   if [ ! -x "$bin" ]; then
+    if ! command -v go >/dev/null 2>&1 && [ -x /usr/local/go/bin/go ]; then
+      PATH=$PATH:/usr/local/go/bin
+    fi
     command -v go >/dev/null 2>&1 || { say "go not found: install Go (>= 1.25) and re-run"; exit 2; }
     say "building k8s.io/apiextensions-apiserver@$APISERVER_VERSION (go install; a few minutes cold)"
     local gobin=$cache/gobin
-    GOBIN=$gobin GOFLAGS=-mod=mod go install "k8s.io/apiextensions-apiserver@$APISERVER_VERSION" >&2
+    GOBIN=$gobin go install "k8s.io/apiextensions-apiserver@$APISERVER_VERSION" >&2
     mv "$gobin/apiextensions-apiserver" "$bin"
   fi
   echo "$bin"
