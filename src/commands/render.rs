@@ -67,6 +67,8 @@ struct KubeReport {
     namespace: String,
     dir: PathBuf,
     files: Vec<kubernetes::WrittenFile>,
+    /// Files an earlier render wrote that this one does not, now removed.
+    removed: Vec<PathBuf>,
     /// Secrets referenced but not written (no --with-secrets): name, keys, how to create.
     secrets_to_create: Vec<SecretToCreate>,
     /// Kafka principal → KafkaUser name where the DNS-1123 rule changed it.
@@ -97,7 +99,7 @@ pub fn kubernetes(root: &Path, args: KubeArgs, printer: &Printer) -> Result<Exit
     };
     let plan = kubernetes::plan(&settings, &options, secrets.as_ref())?;
     let dir = args.out.unwrap_or_else(|| root.join(KUBE_DIR));
-    let files = kubernetes::write(&plan, &dir)?;
+    let written = kubernetes::write(&plan, &dir)?;
     let secrets_to_create = if args.with_secrets {
         Vec::new()
     } else {
@@ -115,7 +117,8 @@ pub fn kubernetes(root: &Path, args: KubeArgs, printer: &Printer) -> Result<Exit
         phase: plan.phase.number(),
         namespace: plan.namespace.clone(),
         dir,
-        files,
+        files: written.files,
+        removed: written.removed,
         secrets_to_create,
         renamed_users: plan.renamed_users.clone(),
     };
@@ -138,6 +141,14 @@ fn human_kube(
     )?;
     for f in &report.files {
         writeln!(out, "  {:<44} {:<24} {}", f.path.display(), f.kind, f.mode)?;
+    }
+    for f in &report.removed {
+        writeln!(
+            out,
+            "  {:<44} {}",
+            f.display(),
+            style.warn("removed (an earlier render's)")
+        )?;
     }
     for (from, to) in &report.renamed_users {
         writeln!(

@@ -25,7 +25,7 @@ pub use access::SecretSpec;
 pub use access::{CLICKHOUSE_LABEL, KAFKA_LABEL, REGISTRY_LABEL};
 pub use check::{CrossCheckError, cross_check, leaks};
 pub use names::{dns_label, kafka_user_name};
-pub use write::{WriteError, WrittenFile, write};
+pub use write::{FILE_LIST, WriteError, Written, WrittenFile, write};
 
 /// The lowest phase the Kubernetes target renders: below it ClickHouse runs without logins,
 /// which stackctl does not carry to a cluster.

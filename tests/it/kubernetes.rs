@@ -7,6 +7,7 @@
 mod apiserver;
 mod builtin;
 mod cli;
+mod rerender;
 mod schema;
 
 use std::path::{Path, PathBuf};

@@ -74,7 +74,8 @@ fn kubernetes_render_writes_the_tree_and_secrets_only_on_request() {
         .iter()
         .map(|f| f.strip_prefix(&dir).expect("inside").display().to_string())
         .collect();
-    assert_eq!(rel.len(), 23, "{rel:?}");
+    assert_eq!(rel.len(), 24, "23 manifests and the file list: {rel:?}");
+    assert!(rel.contains(&".stackctl-files".to_string()), "{rel:?}");
     assert!(
         rel.contains(&"kafka/users/schema-registry.yaml".to_string()),
         "{rel:?}"
