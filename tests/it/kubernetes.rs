@@ -379,6 +379,12 @@ fn kubernetes_manifests_match_operator_schemas() {
             "spec.authentication.type: Unsupported value: \"plain\": supported values: [\"tls\",\"tls-external\",\"scram-sha-512\"]"
         ]
     );
+    let mut meta = good.clone();
+    find(&mut meta, "KafkaUser", "app")["metadata"]["label"] = json!({});
+    assert_eq!(
+        errors(&meta, "KafkaUser"),
+        ["unknown field \"metadata.label\""]
+    );
     // CEL is the API server's job: the schema layer passes it, the dry-run refuses it.
     assert_eq!(errors(&cel.1, "Kafka"), Vec::<String>::new());
     println!("schema  refused: unknown field, type: plain; (CEL rule left to the API server)");

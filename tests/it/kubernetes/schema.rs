@@ -1,7 +1,8 @@
 //! Validation of rendered manifests against the schemas the API server uses, unknown fields
 //! rejected (what `fieldValidation=Strict` reports):
 //! - custom resources against their CRD's structural `openAPIV3Schema`: a field the schema does
-//!   not declare is an error unless `x-kubernetes-preserve-unknown-fields` says otherwise;
+//!   not declare is an error unless `x-kubernetes-preserve-unknown-fields` says otherwise; its
+//!   `metadata` is checked as ObjectMeta when Kubernetes' schemas are loaded;
 //! - built-in kinds (Deployment, Service, Job, …) against Kubernetes' own published OpenAPI v3
 //!   documents (`api/openapi-spec/v3/` of the `k8s.io/kubernetes` module): `$ref`s resolved, an
 //!   object with `properties` accepts no other field, `additionalProperties` types map values,
@@ -27,6 +28,7 @@ enum Dialect {
     BuiltIn,
 }
 
+const OBJECT_META: &str = "#/components/schemas/io.k8s.apimachinery.pkg.apis.meta.v1.ObjectMeta";
 const QUANTITY: &str = "#/components/schemas/io.k8s.apimachinery.pkg.api.resource.Quantity";
 
 /// The schema of each served (apiVersion, kind): custom resources from CRDs, built-in kinds from
@@ -152,6 +154,14 @@ impl Schemas {
             defs: &self.defs,
             dialect: Dialect::Structural,
         };
+        // The API server checks a custom resource's metadata as ObjectMeta (when loaded).
+        if let (Some(meta), Some(value)) = (self.defs.get(OBJECT_META), fields.get("metadata")) {
+            let built_in = Validator {
+                defs: &self.defs,
+                dialect: Dialect::BuiltIn,
+            };
+            built_in.check(meta, value, "metadata", true, &mut errors);
+        }
         for (name, value) in fields {
             match name.as_str() {
                 "apiVersion" | "kind" | "metadata" => {}
