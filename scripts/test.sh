@@ -44,7 +44,8 @@ fi
 cargo test --locked -- --nocapture
 
 # Kubernetes target (docs/kubernetes.md): every manifest of phases 2-5 x 1 and 3 Kafka nodes against
-# Strimzi's regenerated CRDs and Altinity's, then a strict dry-run on a local etcd +
+# Strimzi's regenerated CRDs and Altinity's (custom resources) and Kubernetes' OpenAPI v3 schemas
+# from k8s.io/kubernetes (built-in kinds), then a strict dry-run of the custom resources on a local etcd +
 # apiextensions-apiserver (ports 36443, 36379, 36380). Fetched and built once into
 # ~/.cache/stackctl-k8s (cold: about 6 min, mostly `go install`; warm: seconds).
 eval "$(./scripts/k8s/setup.sh)"
