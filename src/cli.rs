@@ -57,6 +57,15 @@ pub struct Cli {
     pub command: Command,
 }
 
+/// What `render` renders for.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum RenderTarget {
+    /// The Docker stack's mounted files
+    Docker,
+    /// Kubernetes manifests for the Strimzi and Altinity operators
+    Kubernetes,
+}
+
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
 pub enum Format {
     Human,
@@ -100,9 +109,20 @@ Phases (cumulative): 1 Kafka SASL/PLAIN everywhere; 2 ClickHouse auth and least 
         /// Security phase to render
         #[arg(long, default_value_t = MAX_PHASE, value_parser = clap::value_parser!(u8).range(1..=MAX_PHASE as i64))]
         phase: u8,
-        /// Output directory (default: .stackctl/rendered under the project root)
+        /// Output directory (default: .stackctl/rendered, or .stackctl/kubernetes for --target kubernetes)
         #[arg(long, value_name = "DIR")]
         out: Option<PathBuf>,
+        /// What to render for: the Docker stack's mounted files, or Kubernetes manifests
+        /// (Strimzi, Altinity clickhouse-operator; see docs/kubernetes.md)
+        #[arg(long, value_enum, default_value_t = RenderTarget::Docker)]
+        target: RenderTarget,
+        /// Kubernetes namespace of every manifest (default: the project name); --target kubernetes only
+        #[arg(long, value_name = "NS")]
+        namespace: Option<String>,
+        /// Also write the Secrets with their values (files 0600 under secrets/, never printed);
+        /// without it they are only named, with the command that creates each. --target kubernetes only
+        #[arg(long)]
+        with_secrets: bool,
     },
 
     /// Build or list the stack's images

@@ -20,7 +20,7 @@ use clap::CommandFactory;
 
 pub use printer::{Paint, Printer, Style, Table};
 
-use crate::cli::{BuildOptions, Cli, Command, ImagesCommand, RemoveImages};
+use crate::cli::{BuildOptions, Cli, Command, ImagesCommand, RemoveImages, RenderTarget};
 use crate::engine::images::CaCertificates;
 use crate::secrets::{FileStore, SecretSet, SecretSource};
 use crate::settings::{Phase, Settings};
@@ -65,7 +65,33 @@ pub fn run(cli: Cli) -> Result<ExitStatus> {
     let root = cli.root.as_path();
     match cli.command {
         Command::InitSecrets { force } => secrets::init(root, &force, &printer),
-        Command::Render { phase, out } => render::render(root, phase_of(phase)?, out, &printer),
+        Command::Render {
+            phase,
+            out,
+            target: RenderTarget::Docker,
+            namespace,
+            with_secrets,
+        } => {
+            if namespace.is_some() || with_secrets {
+                anyhow::bail!("--namespace and --with-secrets apply to --target kubernetes only");
+            }
+            render::render(root, phase_of(phase)?, out, &printer)
+        }
+        Command::Render {
+            phase,
+            out,
+            target: RenderTarget::Kubernetes,
+            namespace,
+            with_secrets,
+        } => {
+            let options = render::KubeArgs {
+                phase: phase_of(phase)?,
+                out,
+                namespace,
+                with_secrets,
+            };
+            render::kubernetes(root, options, &printer)
+        }
         Command::Images(ImagesCommand::Build { services, build }) => {
             block_on(images::build(root, &services, &build, &printer))
         }

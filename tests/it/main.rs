@@ -8,6 +8,7 @@ mod e2e_tools;
 mod e2e_truth;
 mod escaping;
 mod habits;
+mod kubernetes;
 mod posture;
 mod render;
 
