@@ -14,6 +14,32 @@ final class Rows {
         }
     }
 
+    /** A record as a row that also names where it came from (the sink's offset columns). */
+    static Row of(Object value, String topic, int partition, long offset) {
+        Row row = of(value);
+        if (!row.ok()) {
+            return row;
+        }
+        // The framed text starts with '{' (Rows.of strips it); the source fields go first.
+        String text = new String(row.bytes(), StandardCharsets.UTF_8);
+        String rest = text.substring(1).stripLeading();
+        String source = "{\"" + SinkConfig.TOPIC_COLUMN + "\":\"" + jsonEscape(topic) + "\",\""
+            + SinkConfig.PARTITION_COLUMN + "\":" + partition + ",\"" + SinkConfig.OFFSET_COLUMN + "\":" + offset;
+        String joined = rest.startsWith("}") ? source + rest : source + "," + rest;
+        return new Row(joined.getBytes(StandardCharsets.UTF_8), null);
+    }
+
+    private static String jsonEscape(String s) {
+        StringBuilder b = new StringBuilder(s.length());
+        for (char c : s.toCharArray()) {
+            if (c == '"' || c == '\\') {
+                b.append('\\');
+            }
+            b.append(c);
+        }
+        return b.toString();
+    }
+
     static Row of(Object value) {
         String text;
         if (value == null) {
