@@ -247,6 +247,9 @@ fn e2e_stack_up_verify_breaks_and_down() {
         &engine,
         &|args: &[&str]| run(&p, args),
     );
+    crate::e2e_stress::stress(&rt, &settings, &secrets, &endpoints, &|args: &[&str]| {
+        run(&p, args)
+    });
 
     // Break 1: the readonly ClickHouse user gets write access.
     let broken_users = edit(
