@@ -156,13 +156,15 @@ async fn container_env(ctx: &Context) -> Outcome {
 }
 
 async fn container_logs(ctx: &Context) -> Outcome {
+    // Streamed, one pass for all values (super::log_scan): logs may be large.
+    let patterns: Vec<Vec<u8>> = ctx
+        .secrets
+        .values()
+        .map(|s| s.expose().as_bytes().to_vec())
+        .collect();
+    let patterns = &patterns;
     let found = per_container(ctx, |id, name| async move {
-        let text = ctx
-            .engine
-            .logs(&id, None)
-            .await
-            .map_err(|e| e.to_string())?;
-        let n = leaks(ctx, &text);
+        let n = super::log_scan::scan_container(&ctx.engine, &id, patterns).await?;
         Ok(if n > 0 {
             vec![format!("{name} ({n} value(s))")]
         } else {

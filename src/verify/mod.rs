@@ -8,6 +8,7 @@ mod clickhouse;
 mod connect;
 mod hygiene;
 mod kafka;
+pub mod log_scan;
 mod pipeline;
 pub mod posture;
 pub mod report;
