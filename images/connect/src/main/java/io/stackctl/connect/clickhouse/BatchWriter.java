@@ -53,6 +53,9 @@ final class BatchWriter {
 
     /** The last row of a probe: ClickHouse cannot parse it, so a probe never writes. */
     static final byte[] SENTINEL = "x\n".getBytes(StandardCharsets.UTF_8);
+    /** A probe uploads at most this many rows: its cost stays near the distance to the next bad row. */
+    static final int MAX_WINDOW = 8192;
+    static final int MIN_WINDOW = 8;
 
     final List<SinkRecord> records;
     private final List<Rows.Row> rows;
@@ -62,6 +65,9 @@ final class BatchWriter {
     private List<Integer> candidates = new ArrayList<>();
     private List<Integer> verified = new ArrayList<>();
     private int probeFrom;
+    private int frameAt;
+    /** Rows per probe: grows while probes come back clean, shrinks around bad rows. */
+    private int window = 64;
     private boolean singleRow;
     private boolean driftChecked;
     private Stage stage = Stage.FRAMING;
@@ -104,16 +110,53 @@ final class BatchWriter {
         return stage == Stage.DONE;
     }
 
-    private void frame() {
-        for (int i = 0; i < rows.size(); i++) {
-            if (rows.get(i).ok()) {
-                candidates.add(i);
+    /**
+     * Records that are no single JSON object, set a column the sink fills, or name a column the
+     * table does not have go to the dead-letter topic without a request (ClickHouse would reject
+     * them: input_format_skip_unknown_fields is off). Resumable: a failed column lookup repeats
+     * nothing.
+     */
+    private void frame() throws OffsetStore.Failure {
+        boolean refreshed = false;
+        for (; frameAt < rows.size(); frameAt++) {
+            Rows.Row row = rows.get(frameAt);
+            String problem = row.problem();
+            if (problem == null && row.keys() != null) {
+                problem = keyProblem(row.keys(), refreshed);
+                if (problem == REFRESH) {
+                    drift.knownColumns(true);
+                    refreshed = true;
+                    problem = keyProblem(row.keys(), true);
+                }
+            }
+            if (problem == null) {
+                candidates.add(frameAt);
             } else {
                 notFramed++;
-                reports.report(records.get(i), rows.get(i).problem());
+                reports.report(records.get(frameAt), problem);
             }
         }
         stage = Stage.INSERT;
+    }
+
+    private static final String REFRESH = "refresh";
+
+    private String keyProblem(List<String> keys, boolean refreshed) throws OffsetStore.Failure {
+        Set<String> known = drift.knownColumns(false);
+        for (String key : keys) {
+            if (SinkConfig.SOURCE_COLUMNS.contains(key)) {
+                return "the record sets `" + key + "`, a column the sink fills itself (the record's topic, "
+                    + "partition and offset)";
+            }
+            if (!known.contains(key)) {
+                if (!refreshed) {
+                    return REFRESH;
+                }
+                return "the record has a field `" + key + "` and table " + drift.table()
+                    + " has no such column (ClickHouse rejects unknown fields: code 117)";
+            }
+        }
+        return null;
     }
 
     private void insertAll(Budget budget) throws OffsetStore.Failure {
@@ -144,7 +187,7 @@ final class BatchWriter {
 
     private void probe(Budget budget) throws OffsetStore.Failure {
         while (probeFrom < candidates.size() && !budget.spent()) {
-            int to = singleRow ? probeFrom + 1 : candidates.size();
+            int to = singleRow ? probeFrom + 1 : Math.min(candidates.size(), probeFrom + window);
             int n = to - probeFrom;
             Answer a = send(candidates, probeFrom, to, true, budget);
             if (a.kind() == Answer.Kind.OK) {
@@ -159,7 +202,9 @@ final class BatchWriter {
             if (r == n + 1) {
                 verified.addAll(candidates.subList(probeFrom, to));
                 probeFrom = to;
+                window = Math.min(window * 2, MAX_WINDOW);
             } else if (r >= 1 && r <= n) {
+                window = Math.max(MIN_WINDOW, 2 * r);
                 verified.addAll(candidates.subList(probeFrom, probeFrom + r - 1));
                 probeFrom += r - 1;
                 if (reject(candidates.get(probeFrom), a)) {
@@ -306,6 +351,9 @@ final class BatchWriter {
     /** What the batch needs to know about the table's columns. */
     interface Drift {
         Set<String> lostColumns() throws OffsetStore.Failure;
+
+        /** Columns rows may name: those at start plus any added since (`refresh`: ask the table). */
+        Set<String> knownColumns(boolean refresh) throws OffsetStore.Failure;
 
         String table();
 

@@ -51,6 +51,8 @@ public final class ClickHouseSinkTask extends SinkTask {
     private final Map<TopicPartition, Long> floors = new HashMap<>();
     private boolean reconcile = true;
     private Set<String> baseline;
+    /** Columns rows may name: the baseline plus columns added since. */
+    private final Set<String> known = new HashSet<>();
     private boolean paused;
 
     /** A failed request is being retried: not before this time (clock millis); 0 = none. */
@@ -174,6 +176,7 @@ public final class ClickHouseSinkTask extends SinkTask {
                 }
             }
             baseline = columns;
+            known.addAll(columns);
         }
         String uncertain = batch == null ? null : batch.uncertainQueryId;
         if (!reconcile && uncertain == null) {
@@ -231,6 +234,14 @@ public final class ClickHouseSinkTask extends SinkTask {
                 Set<String> lost = new java.util.LinkedHashSet<>(baseline);
                 lost.removeAll(store.columns());
                 return lost;
+            }
+
+            @Override
+            public Set<String> knownColumns(boolean refresh) throws OffsetStore.Failure {
+                if (refresh) {
+                    known.addAll(store.columns());
+                }
+                return known;
             }
 
             @Override

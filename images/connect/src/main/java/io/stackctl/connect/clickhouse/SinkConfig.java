@@ -35,6 +35,7 @@ public final class SinkConfig extends AbstractConfig {
     public static final String TOPIC_COLUMN = "_topic";
     public static final String PARTITION_COLUMN = "_partition";
     public static final String OFFSET_COLUMN = "_offset";
+    public static final java.util.Set<String> SOURCE_COLUMNS = java.util.Set.of(TOPIC_COLUMN, PARTITION_COLUMN, OFFSET_COLUMN);
     /** Above batch.max.records' bound: one INSERT is one block, parsed whole before one part is written. */
     public static final int MAX_INSERT_BLOCK_SIZE = 1_048_576;
 

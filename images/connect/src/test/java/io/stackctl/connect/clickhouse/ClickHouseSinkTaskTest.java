@@ -135,19 +135,34 @@ class ClickHouseSinkTaskTest {
         ClickHouseSinkTask t = task(100, 0);
         String[] values = goods(0, 10);
         values[3] = "hello";
-        values[6] = "{\"bad\":1}";
+        values[6] = "{\"seq\":\"six\"}";
         values[8] = null;
         values[9] = "{\"seq\":9,\"nope\":2}";
         t.put(records(0, values));
         assertEquals(List.of("0", "1", "2", "4", "5", "7"), ch.seqs());
         assertEquals(1, ch.parts, "the good rows go as one INSERT");
-        assertEquals(List.of(3L, 8L, 6L, 9L), ctx.dlq.stream().map(SinkRecord::kafkaOffset).toList());
+        assertEquals(List.of(3L, 8L, 9L, 6L), ctx.dlq.stream().map(SinkRecord::kafkaOffset).toList());
         assertTrue(ctx.reasons.get(0).contains("not a JSON object"), ctx.reasons.get(0));
         assertTrue(ctx.reasons.get(1).contains("tombstone"), ctx.reasons.get(1));
-        assertTrue(ctx.reasons.get(2).contains("ClickHouse code 117"), ctx.reasons.get(2));
+        assertTrue(ctx.reasons.get(2).contains("field `nope`"), ctx.reasons.get(2));
+        assertTrue(ctx.reasons.get(3).contains("ClickHouse code 27"), ctx.reasons.get(3));
         assertEquals(10, committed(t, 10));
         assertEquals(6, t.metrics.written);
         assertEquals(4, t.metrics.deadLettered);
+    }
+
+    @Test
+    void unknownColumnsAreJudgedWithoutARequestAndNewColumnsAreLearnt() {
+        ClickHouseSinkTask t = task(10, 0);
+        t.put(records(0, "{\"seq\":1,\"nope\":1}", "{\"seq\":2,\"_offset\":5}"));
+        assertEquals(2, ctx.dlq.size());
+        assertEquals(0, ch.inserts, "no request for rows the table cannot take");
+        assertTrue(ctx.reasons.get(1).contains("fills itself"), ctx.reasons.get(1));
+        ch.columns.add("nope");
+        t.put(records(2, "{\"seq\":3,\"nope\":1}"));
+        assertEquals(1, ch.table.size(), "a column added after the start is asked for and accepted");
+        assertEquals(List.of("seq", "a", "b"), Rows.topLevelKeys("{\"seq\":1,\"a\":{\"x\":[1,\"y\"]},\"b\":\"s,t\"}"));
+        assertEquals(null, Rows.topLevelKeys("{\"s\\u0065q\":1}"));
     }
 
     @Test
@@ -177,9 +192,9 @@ class ClickHouseSinkTaskTest {
         ch.rowHints = false;
         ClickHouseSinkTask t = task(100, 0);
         String[] values = goods(0, 100);
-        values[0] = "{\"bad\":0}";
-        values[51] = "{\"bad\":51}";
-        values[99] = "{\"bad\":99}";
+        values[0] = "{\"seq\":\"0\"}";
+        values[51] = "{\"seq\":\"51\"}";
+        values[99] = "{\"seq\":\"99\"}";
         t.put(records(0, values));
         assertEquals(97, ch.table.size());
         assertEquals(List.of(0L, 51L, 99L), ctx.dlq.stream().map(SinkRecord::kafkaOffset).toList());
@@ -192,7 +207,7 @@ class ClickHouseSinkTaskTest {
         ClickHouseSinkTask t = task(1000, 0);
         String[] values = goods(0, 1000);
         for (int i = 0; i < 1000; i += 20) {
-            values[i] = "{\"bad\":" + i + "}";
+            values[i] = "{\"seq\":\"" + i + "\"}";
         }
         t.put(records(0, values));
         assertEquals(10, ch.inserts, "the request budget stops the call");

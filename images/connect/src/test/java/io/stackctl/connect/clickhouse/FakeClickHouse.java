@@ -49,6 +49,10 @@ final class FakeClickHouse implements Inserter {
             if (!row.startsWith("{")) {
                 return new Answer(500, "Code: 27, e.displayText() = DB::Exception: Cannot parse input: expected {" + at + "\n");
             }
+            if (row.contains("\"seq\":\"")) {
+                return new Answer(500, "Code: 27, e.displayText() = DB::Exception: Cannot parse input: expected \" before: x: "
+                    + "(while read the value of key seq)" + at + "\n, e.what() = DB::Exception");
+            }
             Matcher m = FIELD.matcher(row);
             while (m.find()) {
                 if (!columns.contains(m.group(1))) {
