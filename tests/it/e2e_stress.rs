@@ -77,14 +77,15 @@ fn good(run: &str, from: u32, n: u32) -> Vec<String> {
 }
 
 pub fn stress(
+    p: &crate::Project,
     rt: &tokio::runtime::Runtime,
     settings: &Settings,
     secrets: &SecretSet,
     endpoints: &Endpoints,
-    run: &dyn Fn(&[&str]) -> Output,
 ) {
-    storm(rt, settings, secrets, endpoints, run);
-    drift(rt, settings, secrets, endpoints, run);
+    let run = |args: &[&str]| crate::e2e::run(p, args);
+    storm(rt, settings, secrets, endpoints, &run);
+    drift(rt, settings, secrets, endpoints, &run);
 }
 
 fn storm(

@@ -3,6 +3,7 @@
 
 mod cli;
 mod e2e;
+mod e2e_crash;
 mod e2e_pipeline;
 mod e2e_stress;
 mod e2e_tools;
