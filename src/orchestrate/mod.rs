@@ -8,6 +8,7 @@ mod images;
 mod lifecycle;
 mod pipeline_status;
 mod post;
+mod sink_metrics;
 mod up;
 
 use std::collections::BTreeMap;
@@ -30,6 +31,7 @@ pub use images::{BuildPolicy, ensure_images};
 pub use lifecycle::{LifecycleReport, restart, selected, start, stop};
 pub use pipeline_status::{PipelineStatus, pipeline_status};
 pub use post::{TopicPlan, topic_plan};
+pub use sink_metrics::{TaskMetrics, sink_metrics};
 pub use up::{config_hash, file_copies, recreate_service, up};
 
 #[derive(Debug, thiserror::Error)]
