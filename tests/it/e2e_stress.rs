@@ -144,20 +144,37 @@ fn storm(
     );
     eprintln!("storm: the 100 good rows arrived {took:?} after the storm was produced");
 
+    // Exactly STORM new dead letters (the topic's end offsets), then each storm value among them.
+    let before: i64 = start.iter().map(|(_, o)| o).sum();
+    let mut added = 0;
+    let deadline = Instant::now() + Duration::from_secs(60);
+    while Instant::now() < deadline {
+        added = rt
+            .block_on(kafka.end_offsets(&admin, &dlq))
+            .expect("dlq offsets")
+            - before;
+        if added >= STORM as i64 {
+            break;
+        }
+        std::thread::sleep(Duration::from_millis(500));
+    }
+    std::thread::sleep(Duration::from_secs(2));
+    added = rt
+        .block_on(kafka.end_offsets(&admin, &dlq))
+        .expect("dlq offsets")
+        - before;
+    assert_eq!(
+        added, STORM as i64,
+        "exactly one dead letter per bad record"
+    );
     let wanted: BTreeSet<String> = bad.iter().cloned().collect();
-    let probe = wanted.clone();
     let dead: Vec<Received> = rt
         .block_on(kafka.read_from(
             &admin,
             &dlq,
             &start,
-            move |r: &[Received]| {
-                r.iter()
-                    .filter(|r| r.value.as_deref().is_some_and(|v| probe.contains(v)))
-                    .count()
-                    >= STORM
-            },
-            Duration::from_secs(60),
+            |r: &[Received]| r.len() >= STORM,
+            Duration::from_secs(120),
         ))
         .expect("read the dead-letter topic");
     let storm_letters: Vec<&str> = dead
