@@ -146,20 +146,17 @@ fn storm(
 
     // Exactly STORM new dead letters (the topic's end offsets), then each storm value among them.
     let before: i64 = start.iter().map(|(_, o)| o).sum();
-    let mut added = 0;
-    let deadline = Instant::now() + Duration::from_secs(60);
-    while Instant::now() < deadline {
-        added = rt
-            .block_on(kafka.end_offsets(&admin, &dlq))
+    let dead_added = || {
+        rt.block_on(kafka.end_offsets(&admin, &dlq))
             .expect("dlq offsets")
-            - before;
-        if added >= STORM as i64 {
-            break;
-        }
+            - before
+    };
+    let deadline = Instant::now() + Duration::from_secs(60);
+    while Instant::now() < deadline && dead_added() < STORM as i64 {
         std::thread::sleep(Duration::from_millis(500));
     }
     std::thread::sleep(Duration::from_secs(2));
-    added = rt
+    let added = rt
         .block_on(kafka.end_offsets(&admin, &dlq))
         .expect("dlq offsets")
         - before;
