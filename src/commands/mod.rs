@@ -202,12 +202,14 @@ pub fn run(cli: Cli) -> Result<ExitStatus> {
             size,
             rate,
             idle_timeout,
+            wait_bound,
         } => {
             let options = crate::bench::BenchOptions {
                 records: (!unbounded).then_some(records),
                 size: usize::try_from(size).context("--size")?,
                 rate,
                 idle_timeout: std::time::Duration::from_secs(idle_timeout),
+                wait_bound: std::time::Duration::from_secs(wait_bound),
             };
             block_on(bench::bench(root, &options, &printer))
         }

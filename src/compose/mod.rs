@@ -94,7 +94,16 @@ pub struct Service {
     pub limits: Option<Limits>,
     /// None: Docker's default (`no`).
     pub restart: Option<RestartPolicy>,
+    /// The log driver and its options (rotation); None: the engine's default (no rotation).
+    pub logging: Option<LogConfig>,
     pub networks: Vec<String>,
+}
+
+/// A container's log driver and options, as the engine's HostConfig.LogConfig takes them.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct LogConfig {
+    pub driver: String,
+    pub options: BTreeMap<String, String>,
 }
 
 /// The stack as the engine should run it at one phase.

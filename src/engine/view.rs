@@ -27,7 +27,12 @@ pub trait StackView: Send + Sync {
     fn project_containers<'a>(&'a self, project: &'a str) -> Call<'a, Vec<ProjectContainer>>;
     /// Environment and command line of a container, `KEY=value` and arguments.
     fn container_env<'a>(&'a self, id: &'a str) -> Call<'a, Vec<String>>;
-    fn logs<'a>(&'a self, id: &'a str) -> Call<'a, String>;
+    /// Streams a container's whole log to `sink` chunk by chunk (never held whole); the bytes.
+    fn stream_logs<'a>(
+        &'a self,
+        id: &'a str,
+        sink: &'a mut (dyn FnMut(&[u8]) + Send),
+    ) -> Call<'a, u64>;
     /// The text of an image's config and history.
     fn image_strings<'a>(&'a self, image: &'a str) -> Call<'a, Vec<String>>;
     /// The id of the local image `image`; None when it is not present.
@@ -59,8 +64,12 @@ impl StackView for Engine {
     fn container_env<'a>(&'a self, id: &'a str) -> Call<'a, Vec<String>> {
         Box::pin(Engine::container_env(self, id))
     }
-    fn logs<'a>(&'a self, id: &'a str) -> Call<'a, String> {
-        Box::pin(Engine::logs(self, id, None))
+    fn stream_logs<'a>(
+        &'a self,
+        id: &'a str,
+        sink: &'a mut (dyn FnMut(&[u8]) + Send),
+    ) -> Call<'a, u64> {
+        Box::pin(Engine::stream_logs(self, id, sink))
     }
     fn image_strings<'a>(&'a self, image: &'a str) -> Call<'a, Vec<String>> {
         Box::pin(Engine::image_strings(self, image))

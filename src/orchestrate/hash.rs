@@ -7,7 +7,9 @@
 use serde_json::{Value, json};
 use sha2::{Digest, Sha256};
 
-use crate::compose::{FileMount, Healthcheck, Limits, PortBinding, Service, VolumeMount};
+use crate::compose::{
+    FileMount, Healthcheck, Limits, LogConfig, PortBinding, Service, VolumeMount,
+};
 use crate::engine::containers::FileCopy;
 
 /// Bump when the canonical form changes meaning (every container is then recreated once).
@@ -50,6 +52,7 @@ fn definition(service: &Service) -> Value {
         limits,
         restart,
         networks,
+        logging,
     } = service;
     json!({
         "name": name,
@@ -67,6 +70,9 @@ fn definition(service: &Service) -> Value {
         }),
         "restart": restart.map(|r| r.as_str()),
         "networks": networks,
+        "logging": logging.as_ref().map(|LogConfig { driver, options }| {
+            json!({ "driver": driver, "options": options })
+        }),
     })
 }
 

@@ -9,6 +9,7 @@ mod images;
 mod lifecycle;
 mod pipeline_status;
 mod post;
+mod sink_metrics;
 mod up;
 
 use std::collections::BTreeMap;
@@ -32,6 +33,7 @@ pub use images::{BuildPolicy, ensure_images};
 pub use lifecycle::{LifecycleReport, restart, selected, start, stop};
 pub use pipeline_status::{PipelineStatus, pipeline_status};
 pub use post::{TopicPlan, topic_plan};
+pub use sink_metrics::{TaskMetrics, sink_metrics};
 pub use up::{file_copies, recreate_service, up};
 
 #[derive(Debug, thiserror::Error)]

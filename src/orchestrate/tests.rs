@@ -335,6 +335,7 @@ fn config_hash_follows_file_contents() {
         depends_on: Vec::new(),
         limits: None,
         restart: None,
+        logging: None,
         networks: Vec::new(),
     };
     let copy = |contents: &'static str| {

@@ -8,6 +8,7 @@ use std::path::{Path, PathBuf};
 use serde::{Deserialize, Serialize};
 
 mod acl;
+mod logging;
 mod phase;
 mod pipeline;
 mod service;
@@ -16,8 +17,9 @@ mod validate;
 pub use acl::{
     AclBinding, CLUSTER_RESOURCE, Grant, KafkaAcls, Operation, PatternType, ResourceType,
 };
+pub use logging::{LOG_DRIVERS, Logging};
 pub use phase::{Capabilities, Phase, UnknownPhase};
-pub use pipeline::{Pipeline, Sink};
+pub use pipeline::{DriftAction, Pipeline, Sink};
 pub use service::ServiceKind;
 
 /// Where the settings live, relative to the project root.
@@ -56,6 +58,9 @@ pub struct Settings {
     pub pipeline: Pipeline,
     pub replication_factor: u16,
     pub services: BTreeMap<String, Service>,
+    /// Every container's log driver and rotation (defaults when absent).
+    #[serde(default)]
+    pub logging: Logging,
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize)]

@@ -46,8 +46,20 @@ impl StackView for FakeView {
     fn container_env<'a>(&'a self, id: &'a str) -> Call<'a, Vec<String>> {
         answer(self.env.get(id), || format!("inspect {id}"))
     }
-    fn logs<'a>(&'a self, id: &'a str) -> Call<'a, String> {
-        answer(self.logs.get(id), || format!("logs {id}"))
+    fn stream_logs<'a>(
+        &'a self,
+        id: &'a str,
+        sink: &'a mut (dyn FnMut(&[u8]) + Send),
+    ) -> Call<'a, u64> {
+        let log = self.logs.get(id).cloned();
+        Box::pin(async move {
+            let log = log.ok_or_else(|| missing(format!("logs {id}")))?;
+            // In two pieces, so a pattern split between chunks is exercised too.
+            let (head, tail) = log.as_bytes().split_at(log.len() / 2);
+            sink(head);
+            sink(tail);
+            Ok(log.len() as u64)
+        })
     }
     fn image_strings<'a>(&'a self, image: &'a str) -> Call<'a, Vec<String>> {
         answer(self.images.get(image), || format!("inspect image {image}"))

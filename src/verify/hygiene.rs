@@ -231,13 +231,25 @@ async fn container_logs(ctx: &Context) -> Outcome {
         Ok(c) => c,
         Err(e) => return fail(e),
     };
+    // Streamed, one multi-pattern pass per log (super::log_scan): a long-lived stack's logs may
+    // hold a gigabyte, never held whole nor searched once per secret form.
+    let patterns: Vec<Vec<u8>> = ctx
+        .forms
+        .iter()
+        .map(|f| f.expose().as_bytes().to_vec())
+        .collect();
     let mut offenders = Vec::new();
     for c in &containers {
-        let text = match ctx.engine.logs(&c.id).await {
-            Ok(text) => text,
-            Err(e) => return fail(format!("cannot read the logs of {}: {e}", c.name)),
-        };
-        let found = leaks(&ctx.forms, &text);
+        let seen =
+            match super::log_scan::scan_container(ctx.engine.as_ref(), &c.id, &patterns).await {
+                Ok(seen) => seen,
+                Err(e) => return fail(format!("cannot read the logs of {}: {e}", c.name)),
+            };
+        let mut found: Vec<String> = seen
+            .iter()
+            .map(|i| format!("{} ({:?})", ctx.forms[*i].principal, ctx.forms[*i].kind))
+            .collect();
+        found.dedup();
         if !found.is_empty() {
             offenders.push(format!("{} ({})", c.name, found.join(", ")));
         }

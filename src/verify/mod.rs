@@ -10,6 +10,7 @@ mod connect;
 pub(crate) mod fake;
 mod hygiene;
 mod kafka;
+pub mod log_scan;
 mod pipeline;
 pub mod posture;
 pub mod report;

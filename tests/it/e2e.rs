@@ -244,6 +244,8 @@ fn e2e_stack_up_verify_breaks_and_down() {
         &engine,
         &|args: &[&str]| run(&p, args),
     );
+    crate::e2e_stress::stress(&p, &rt, &settings, &secrets, &endpoints);
+    crate::e2e_crash::crashes(p.path(), &rt, &settings, &endpoints, &engine);
 
     // Checks that cannot lie (issue 16): git refusing, an unmodelled ACL, a proxy close, a
     // crash-looping broker repaired by `up`.

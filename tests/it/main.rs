@@ -3,7 +3,9 @@
 
 mod cli;
 mod e2e;
+mod e2e_crash;
 mod e2e_pipeline;
+mod e2e_stress;
 mod e2e_tools;
 mod e2e_truth;
 mod escaping;
