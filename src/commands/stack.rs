@@ -95,8 +95,10 @@ pub async fn up(
 
 pub async fn down(root: &Path, options: DownOptions, printer: &Printer) -> Result<ExitStatus> {
     let settings = Settings::load(root)?;
-    let stack = compose::load(root, &settings, Phase::MAX)?;
     let engine = Engine::connect().await?;
+    // `--rmi local` removes the images of the recipes' identities.
+    let stack =
+        orchestrate::with_references(&engine, &compose::load(root, &settings, Phase::MAX)?).await?;
     let report = orchestrate::down(&engine, &stack, options).await?;
     StateFile::new(root).remove()?;
     for kept in &report.images_kept {

@@ -296,7 +296,8 @@ async fn images(ctx: &Context) -> Outcome {
     };
     let mut wrong = Vec::new();
     for (c, facts) in &containers {
-        let Some(declared) = ctx.settings.services.get(&c.service) else {
+        // The stack's image: for a recipe, the tag of its identity.
+        let Some(declared) = ctx.stack.service(&c.service) else {
             continue;
         };
         match ctx.engine.image_id(&declared.image).await {
