@@ -278,6 +278,13 @@ impl Engine {
         if let Some(target) = target {
             options = options.target(target);
         }
+        // The network of the build's RUN steps: Docker's default bridge unless set (`host` for an
+        // engine without one).
+        if let Ok(network) = std::env::var("STACKCTL_BUILD_NETWORK")
+            && !network.trim().is_empty()
+        {
+            options = options.networkmode(network.trim());
+        }
         let body = bollard::body_full(request.context_tar.to_vec().into());
         let mut stream = self.docker.build_image(options.build(), None, Some(body));
         let mut tail: Vec<String> = Vec::new();

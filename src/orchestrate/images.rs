@@ -37,8 +37,16 @@ pub struct Images {
     pub built: BTreeMap<String, f64>,
 }
 
-/// Builds at once: two on a two-core machine, never more than four.
+/// Builds at once: `STACKCTL_BUILD_JOBS` when set (1 builds one after another), else two on a
+/// two-core machine and never more than four.
 pub fn parallel_builds() -> usize {
+    if let Some(jobs) = std::env::var("STACKCTL_BUILD_JOBS")
+        .ok()
+        .and_then(|j| j.trim().parse::<usize>().ok())
+        .filter(|j| *j > 0)
+    {
+        return jobs;
+    }
     std::thread::available_parallelism()
         .map(|n| n.get())
         .unwrap_or(2)
@@ -229,6 +237,7 @@ async fn build_all<E: ContainerEngine>(
     verbose: bool,
     progress: &dyn Progress,
 ) -> Result<BTreeMap<String, (String, f64)>, UpError> {
+    let limit = parallel_builds();
     let mut pending: Vec<Job> = recipes
         .iter()
         .map(|r| Job {
@@ -236,8 +245,8 @@ async fn build_all<E: ContainerEngine>(
             stage: None,
         })
         .collect();
-    // Early stages last: they only shorten the wait for a dependency.
-    for r in recipes {
+    // Early stages last: they only shorten the wait for a dependency, when builds run side by side.
+    for r in recipes.iter().filter(|_| limit > 1) {
         let id = &identities[&r.service];
         if let Some(stage) = &id.early_stage
             && id
@@ -251,7 +260,6 @@ async fn build_all<E: ContainerEngine>(
             });
         }
     }
-    let limit = parallel_builds();
     if !recipes.is_empty() {
         let names: Vec<&str> = recipes.iter().map(|r| r.service.as_str()).collect();
         progress.line(
