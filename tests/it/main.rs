@@ -4,6 +4,7 @@
 mod ci;
 mod cli;
 mod e2e;
+mod e2e_ci;
 mod e2e_pipeline;
 mod e2e_tools;
 mod escaping;
