@@ -7,7 +7,7 @@ use std::fmt::Write;
 use anyhow::Result;
 use serde::Serialize;
 
-use super::{ExitStatus, Paint, Printer, Table, cas};
+use super::{ExitStatus, Paint, Printer, Table, board, cas};
 use crate::cli::BuildOptions;
 use crate::compose;
 use crate::engine::Engine;
@@ -37,7 +37,8 @@ pub async fn build(
         BuildPolicy::IfMissing,
         services,
         options.verbose,
-        printer,
+        // One line per service on a terminal (builds run side by side), every step otherwise.
+        &board::Board::new(printer),
     )
     .await?;
     let seconds = started.elapsed().as_secs_f64();

@@ -2,6 +2,7 @@
 //! and prints through the one [`Printer`]; `main` maps the [`ExitStatus`] to the exit code.
 
 mod bench;
+mod board;
 mod config;
 mod images;
 mod images_archive;
