@@ -39,7 +39,7 @@ step_images-key() {
     || docker pull -q debian:bookworm-slim >/dev/null 2>&1 \
     || say "debian:bookworm-slim not pullable: the key covers the recipes only"
   "$bin" --format json images list \
-    | grep -oE '"(service|identity|recipe)": *("[^"]*"|null)' \
+    | grep -oE '"(service|identity)": *("[^"]*"|null)' \
     | sha256sum | cut -c1-32
 }
 
