@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
 # The project's test command (README, .ci/run). On a fresh Debian machine it installs what the tests
 # need (a JDK for the JVM round-trip tests; Docker engine, iptables and debootstrap, kcat and
-# clickhouse-client for the end-to-end test), then runs formatting, lint, the unit/snapshot/CLI
-# tests, the Kubernetes manifests' schema and dry-run validation, and the end-to-end test: images built (layer cache reused), stack up at phase 4, the full verify suite, deliberate breaks
+# clickhouse-client for the end-to-end test), then runs formatting, lint, actionlint on the CI
+# workflows, the unit/snapshot/CLI tests, the Kubernetes manifests' schema and dry-run validation,
+# and the end-to-end test: images built (layer cache reused), stack up at phase 5, the full verify suite, deliberate breaks
 # that must each fail exactly their check, and down.
 #
 #   STACKCTL_E2E=0 ./scripts/test.sh   # skip the end-to-end test (no Docker needed; reported as ignored)
@@ -37,6 +38,25 @@ fi
 
 cargo fmt --all -- --check
 cargo clippy --all-targets --locked -- -D warnings
+
+# The CI workflows: actionlint (installed once with Go into ~/.cache/stackctl/bin; the version is
+# pinned here), then the steps they run are checked by the `ci` tests and run by the e2e test.
+actionlint_version=v1.7.12
+actionlint_bin=${XDG_CACHE_HOME:-$HOME/.cache}/stackctl/bin/actionlint-$actionlint_version
+if [ ! -x "$actionlint_bin" ]; then
+  if ! command -v go >/dev/null 2>&1; then
+    say "go not found: install Go (https://go.dev/dl/) to lint the workflows with actionlint"
+    exit 2
+  fi
+  say "installing actionlint $actionlint_version with go install"
+  gobin=$(mktemp -d)
+  GOBIN=$gobin go install "github.com/rhysd/actionlint/cmd/actionlint@$actionlint_version"
+  mkdir -p "$(dirname "$actionlint_bin")"
+  mv "$gobin/actionlint" "$actionlint_bin"
+  rmdir "$gobin"
+fi
+"$actionlint_bin" -no-color .github/workflows/*.yml
+bash -n scripts/ci-steps.sh
 
 if [ "$STACKCTL_E2E" = 1 ]; then
   ./scripts/ensure-docker.sh

@@ -358,10 +358,14 @@ passed. Exit code 1 only when a record never arrived (late rows are reported, no
 
 #[derive(Debug, Subcommand)]
 pub enum ImagesCommand {
-    /// Build images from their recipes under images/ through the Engine API (layer cache reused)
+    /// Build the images of recipes under images/ that are missing, concurrently (layer cache reused)
     #[command(
         long_about = "Builds each service's image from its recipe (images/<service>/) through the Docker Engine \
-API, tagged as configured in configs/stack.yaml. When the base debian:bookworm-slim is neither present \
+API, tagged with the recipe's identity: the configured tag (configs/stack.yaml) plus the first 12 hex digits \
+of a SHA-256 over the recipe directory, its build arguments and the images it starts FROM \
+(stackctl/kafka:4.3.1-0123456789ab), and labelled io.stackctl.recipe=<full digest>. An image whose identity \
+is present is not built again; independent recipes build concurrently (two at a time on two cores), a \
+recipe built FROM another service's image after it. When the base debian:bookworm-slim is neither present \
 nor pullable it is bootstrapped with debootstrap (needs root). Extra CA certificates are added to the build \
 so downloads work behind an intercepting proxy (default: the host's /usr/local/share/ca-certificates)."
     )]
@@ -371,8 +375,30 @@ so downloads work behind an intercepting proxy (default: the host's /usr/local/s
         #[command(flatten)]
         build: BuildOptions,
     },
-    /// List the stack's images: service, tag, present or not, size, recipe
+    /// List the stack's images: service, tag (the recipe's identity), present or not, size, recipe
     List,
+    /// Write the recipes' images (and their base) to DIR in Docker's archive format, named by identity
+    #[command(
+        long_about = "Writes the images of the recipes' identities and the base image they start from into one \
+archive in Docker's format (`docker save`), DIR/images-<identity>.tar, layers stored once, plus \
+DIR/stackctl-images.json naming the identities. Archives this command wrote earlier into DIR are replaced. \
+For a CI cache: restore DIR, `stackctl images load DIR`, then `up` builds nothing."
+    )]
+    Save {
+        /// Directory to write (created when missing)
+        dir: PathBuf,
+    },
+    /// Load the images `images save` wrote to DIR, when they match the recipes here
+    #[command(
+        long_about = "Reads DIR/stackctl-images.json and loads its archive when it holds an image of one of the \
+recipes' identities that is missing here. The archive is not loaded when the base image here differs from the \
+one it was saved with (its identities cannot match: `images build` builds them). Prints each service's \
+image and whether it is present now; `up --no-build` then starts from them."
+    )]
+    Load {
+        /// Directory written by `stackctl images save`
+        dir: PathBuf,
+    },
 }
 
 /// What `down --rmi` removes.

@@ -2,8 +2,10 @@
 //! and prints through the one [`Printer`]; `main` maps the [`ExitStatus`] to the exit code.
 
 mod bench;
+mod board;
 mod config;
 mod images;
+mod images_archive;
 mod lifecycle;
 mod logs;
 pub mod printer;
@@ -96,6 +98,12 @@ pub fn run(cli: Cli) -> Result<ExitStatus> {
             block_on(images::build(root, &services, &build, &printer))
         }
         Command::Images(ImagesCommand::List) => block_on(images::list(root, &printer)),
+        Command::Images(ImagesCommand::Save { dir }) => {
+            block_on(images_archive::save(root, &dir, &printer))
+        }
+        Command::Images(ImagesCommand::Load { dir }) => {
+            block_on(images_archive::load(root, &dir, &printer))
+        }
         Command::Up {
             services,
             phase,

@@ -95,8 +95,23 @@ pub async fn up(
 
 pub async fn down(root: &Path, options: DownOptions, printer: &Printer) -> Result<ExitStatus> {
     let settings = Settings::load(root)?;
-    let stack = compose::load(root, &settings, Phase::MAX)?;
     let engine = Engine::connect().await?;
+    // `--rmi local` removes the images of the recipes' identities; a recipe whose identity
+    // cannot be computed (its base is gone) keeps its image: the configured tag may be another
+    // checkout's.
+    let loaded = compose::load(root, &settings, Phase::MAX)?;
+    let (_, identities) = orchestrate::identities(&engine, &loaded).await?;
+    let mut stack = loaded.with_images(
+        &identities
+            .iter()
+            .map(|(service, id)| (service.clone(), id.reference.clone()))
+            .collect(),
+    );
+    for service in &mut stack.services {
+        if !identities.contains_key(&service.name) {
+            service.build_context = None;
+        }
+    }
     let report = orchestrate::down(&engine, &stack, options).await?;
     StateFile::new(root).remove()?;
     for kept in &report.images_kept {

@@ -121,6 +121,17 @@ impl Stack {
         self.services.iter().find(|s| s.name == name)
     }
 
+    /// The stack with the named services running these image references (the others as they are).
+    pub fn with_images(&self, references: &BTreeMap<String, String>) -> Stack {
+        let mut stack = self.clone();
+        for service in &mut stack.services {
+            if let Some(reference) = references.get(&service.name) {
+                service.image = reference.clone();
+            }
+        }
+        stack
+    }
+
     /// The service names, comma-separated (for "unknown service" messages).
     pub fn service_names(&self) -> String {
         self.services

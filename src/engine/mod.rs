@@ -2,6 +2,7 @@
 //! pull, build from a recipe, bootstrap of the base), networks, volumes and containers.
 //! Everything stackctl creates carries the `io.stackctl.project` label and is found by it.
 
+pub mod archive;
 pub mod containers;
 pub mod images;
 pub mod logs;

@@ -9,6 +9,7 @@ mod images;
 mod lifecycle;
 mod pipeline_status;
 mod post;
+mod recipe;
 mod sink_metrics;
 mod up;
 
@@ -29,10 +30,13 @@ use crate::settings::{Phase, Settings};
 pub use deploy::{DeployError, DeployOptions, deploy};
 pub use down::{DownOptions, DownReport, KeptImage, down};
 pub use hash::config_hash;
-pub use images::{BuildPolicy, ensure_images};
+pub use images::{
+    BuildPolicy, Images, ensure_images, identities, parallel_builds, with_references,
+};
 pub use lifecycle::{LifecycleReport, restart, selected, start, stop};
 pub use pipeline_status::{PipelineStatus, pipeline_status};
 pub use post::{TopicPlan, topic_plan};
+pub use recipe::{Identity, RECIPE_LABEL, Recipe, identities as recipe_identities};
 pub use sink_metrics::{TaskMetrics, sink_metrics};
 pub use up::{file_copies, recreate_service, up};
 

@@ -7,7 +7,7 @@ use std::collections::BTreeMap;
 use std::time::Instant;
 
 use super::hash::config_hash;
-use super::images::ensure_images;
+use super::images::{ensure_images, with_references};
 use super::lifecycle::selected;
 use super::{Action, ServiceReport, UpError, UpInput, UpOptions, UpReport, decide, health, post};
 use crate::compose::{Service, Stack};
@@ -43,8 +43,7 @@ pub async fn up<E: ContainerEngine>(
     progress: &dyn Progress,
 ) -> Result<UpReport, UpError> {
     let started = Instant::now();
-    let stack = input.stack;
-    let chosen = selected(stack, &options.services, true)?;
+    let chosen = selected(input.stack, &options.services, true)?;
     let only: Vec<String> = if options.services.is_empty() {
         Vec::new()
     } else {
@@ -52,7 +51,7 @@ pub async fn up<E: ContainerEngine>(
     };
     let images = ensure_images(
         engine,
-        stack,
+        input.stack,
         input.cas,
         options.build,
         &only,
@@ -60,6 +59,9 @@ pub async fn up<E: ContainerEngine>(
         progress,
     )
     .await?;
+    // From here on each service with a recipe runs the image named by its identity.
+    let resolved = input.stack.with_images(&images.references);
+    let stack = &resolved;
     for network in &stack.networks {
         engine.ensure_network(&stack.project, network).await?;
     }
@@ -81,10 +83,13 @@ pub async fn up<E: ContainerEngine>(
     // everything starts in dependency order.
     let mut plans: BTreeMap<String, Planned> = BTreeMap::new();
     for service in stack.services.iter().filter(|s| chosen.contains(&s.name)) {
-        let image_id = images.get(&service.name).ok_or_else(|| UpError::Service {
-            service: service.name.clone(),
-            message: "no image was resolved for it".into(),
-        })?;
+        let image_id = images
+            .ids
+            .get(&service.name)
+            .ok_or_else(|| UpError::Service {
+                service: service.name.clone(),
+                message: "no image was resolved for it".into(),
+            })?;
         let hash = config_hash(service, image_id, &file_copies(service, input.plan)?);
         let current = existing.iter().find(|c| c.service == service.name);
         plans.insert(
@@ -258,7 +263,16 @@ pub async fn recreate_service<E: ContainerEngine>(
     input: &UpInput<'_>,
     progress: &dyn Progress,
 ) -> Result<(), UpError> {
-    let stack = input.stack;
+    let stack = &with_references(engine, input.stack).await?;
+    // The image of the recipe's identity, unless the caller chose another one.
+    let declared = input.stack.service(&service.name).map(|s| s.image.as_str());
+    let service = &match stack.service(&service.name) {
+        Some(resolved) if declared == Some(service.image.as_str()) => Service {
+            image: resolved.image.clone(),
+            ..service.clone()
+        },
+        _ => service.clone(),
+    };
     for c in engine
         .project_containers(&stack.project)
         .await?

@@ -266,7 +266,7 @@ async fn container_logs(ctx: &Context) -> Outcome {
 
 async fn images(ctx: &Context) -> Outcome {
     let mut offenders = Vec::new();
-    for service in ctx.settings.services.values() {
+    for service in &ctx.stack.services {
         match ctx.engine.image_strings(&service.image).await {
             Ok(strings) if strings.is_empty() => {
                 return fail(format!(

@@ -483,4 +483,5 @@ fn e2e_stack_up_verify_breaks_and_down() {
         .block_on(engine.project_containers(&e2e_project_name()))
         .expect("list");
     assert!(left.is_empty(), "containers left: {left:?}");
+    crate::e2e_ci::ci_steps_bring_the_stack_up_and_down(&p);
 }

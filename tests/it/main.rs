@@ -1,8 +1,10 @@
 //! The integration-test binary: black-box CLI tests on the built binary, snapshot tests of the
 //! rendered files, and escaping round-trips through real parsers.
 
+mod ci;
 mod cli;
 mod e2e;
+mod e2e_ci;
 mod e2e_crash;
 mod e2e_pipeline;
 mod e2e_stress;

@@ -325,9 +325,10 @@ async fn images(ctx: &Context) -> Outcome {
     };
     let mut wrong = Vec::new();
     for (c, facts) in &containers {
-        let Some(declared) = ctx.settings.services.get(&c.service) else {
+        // The stack's image: for a recipe, the tag of its identity.
+        let Some(declared) = ctx.stack.service(&c.service) else {
             wrong.push(format!(
-                "{} belongs to service `{}`, which configs/stack.yaml does not declare (remove it: `stackctl down`, then `up`)",
+                "{} belongs to service `{}`, which the stack does not declare (remove it: `stackctl down`, then `up`)",
                 c.name, c.service
             ));
             continue;
