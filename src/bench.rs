@@ -35,9 +35,12 @@ pub struct BenchOptions {
     pub size: usize,
     /// Records per second offered; None: as fast as the producer goes.
     pub rate: Option<u64>,
-    /// How long to wait, after the last record is acknowledged, for stragglers to arrive while
-    /// none arrives at all.
+    /// After the last record is acknowledged: once nothing arrived for this long, rows that
+    /// still arrive are counted as late (not lost).
     pub idle_timeout: Duration,
+    /// Longest wait after the last record is acknowledged for every record to arrive; what has
+    /// not arrived by then is lost.
+    pub wait_bound: Duration,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -84,8 +87,15 @@ pub struct BenchReport {
     pub poll_ms: u64,
     pub rows: u64,
     pub unique: u64,
+    /// Arrived, but only after nothing had arrived for `idle_timeout` (counted in `unique`).
+    pub late: u64,
+    /// Never arrived within `wait_bound`: the only outcome that makes bench fail.
     pub lost: u64,
+    /// Rows the sink wrote more than once: the same Kafka record (topic, partition, offset) twice.
     pub duplicated: u64,
+    /// Records the producer itself wrote twice to Kafka (same seq at two offsets), apart from
+    /// the sink's duplicates.
+    pub producer_duplicates: u64,
 }
 
 /// Where the work is, for a progress line.
@@ -229,7 +239,8 @@ pub async fn run(
         });
     }
 
-    let (rows, unique) = final_counts(&ch, reader.as_ref(), &table, &run_id).await?;
+    let counts = final_counts(&ch, reader.as_ref(), &table, &run_id).await?;
+    let (rows, unique, sources) = (counts[0], counts[1], counts[2]);
     let mut latencies = watched.latencies;
     latencies.sort_unstable();
     let pct = |p: f64| -> u64 {
@@ -263,8 +274,10 @@ pub async fn run(
         poll_ms: POLL.as_millis() as u64,
         rows,
         unique,
+        late: watched.late,
         lost: produced.saturating_sub(unique),
-        duplicated: rows.saturating_sub(unique),
+        duplicated: rows.saturating_sub(sources),
+        producer_duplicates: sources.saturating_sub(unique),
     })
 }
 
@@ -317,10 +330,11 @@ fn produce(
 struct Watched {
     latencies: Vec<u64>,
     last_visible_ms: u64,
+    late: u64,
 }
 
-/// Polls ClickHouse until every produced record was seen, or none arrived for `idle_timeout`
-/// after producing ended.
+/// Polls ClickHouse until every produced record was seen, or `wait_bound` passed after producing
+/// ended. Rows seen after nothing had arrived for `idle_timeout` are late.
 async fn watch(
     ch: &ClickHouse,
     reader: Option<&Login>,
@@ -337,6 +351,9 @@ async fn watch(
     let mut latencies = Vec::new();
     let mut last_visible_ms = 0;
     let mut last_progress = Instant::now();
+    let mut done_at: Option<Instant> = None;
+    let mut stalled = false;
+    let mut late = 0;
     loop {
         let done = shared.done_producing.load(Ordering::Relaxed);
         let produced = shared.produced.load(Ordering::Relaxed);
@@ -344,19 +361,23 @@ async fn watch(
         if done && visible >= produced {
             break;
         }
-        if done && last_progress.elapsed() >= options.idle_timeout {
+        if done {
+            done_at.get_or_insert_with(Instant::now);
+        }
+        let since_done = done_at.map(|t| t.elapsed()).unwrap_or_default();
+        if done && since_done >= options.wait_bound {
             break;
         }
+        stalled |= done && last_progress.elapsed() >= options.idle_timeout;
         let asked_ms = epoch_ms();
         let sql = format!(
             "SELECT seq FROM {table} WHERE run_id = '{run_id}' AND seq >= {lowest_unseen} FORMAT TSV"
         );
-        // ClickHouse may be down for a while (a crash, a restart): keep asking until it has
-        // been quiet for idle_timeout.
+        // ClickHouse may be down for a while (a crash, a restart): keep asking until the bound.
         let answer = match ch.query(reader, &sql, None).await {
             Ok(a) if a.ok() => a,
             failed => {
-                if last_progress.elapsed() >= options.idle_timeout {
+                if done && since_done >= options.wait_bound {
                     return Err(BenchError::ClickHouse(match failed {
                         Ok(a) => format!("HTTP {} code {:?}", a.status, a.code),
                         Err(e) => e.to_string(),
@@ -386,6 +407,9 @@ async fn watch(
             latencies.push(asked_ms.saturating_sub(sent_before[seq]));
         }
         if newly > 0 {
+            if stalled {
+                late += newly;
+            }
             visible += newly;
             last_visible_ms = asked_ms;
             last_progress = Instant::now();
@@ -398,24 +422,31 @@ async fn watch(
     Ok(Watched {
         latencies,
         last_visible_ms,
+        late,
     })
 }
 
+/// [rows, distinct seq, distinct Kafka records (topic, partition, offset)] of a run.
 async fn final_counts(
     ch: &ClickHouse,
     reader: Option<&Login>,
     table: &str,
     run_id: &str,
-) -> Result<(u64, u64), BenchError> {
-    let sql =
-        format!("SELECT count(), uniqExact(seq) FROM {table} WHERE run_id = '{run_id}' FORMAT TSV");
+) -> Result<[u64; 3], BenchError> {
+    let sql = format!(
+        "SELECT count(), uniqExact(seq), uniqExact(_topic, _partition, _offset) FROM {table} WHERE run_id = '{run_id}' FORMAT TSV"
+    );
     let answer = ch
         .query(reader, &sql, None)
         .await
         .map_err(|e| BenchError::ClickHouse(e.to_string()))?;
-    let mut fields = answer.body.split_whitespace().map(str::parse::<u64>);
-    match (answer.ok(), fields.next(), fields.next()) {
-        (true, Some(Ok(rows)), Some(Ok(unique))) => Ok((rows, unique)),
+    let fields: Vec<u64> = answer
+        .body
+        .split_whitespace()
+        .filter_map(|f| f.parse().ok())
+        .collect();
+    match (answer.ok(), <[u64; 3]>::try_from(fields)) {
+        (true, Ok(counts)) => Ok(counts),
         _ => Err(BenchError::ClickHouse(format!(
             "counting the run's rows: HTTP {} {:?}",
             answer.status,

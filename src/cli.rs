@@ -57,6 +57,15 @@ pub struct Cli {
     pub command: Command,
 }
 
+/// What `render` renders for.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum RenderTarget {
+    /// The Docker stack's mounted files
+    Docker,
+    /// Kubernetes manifests for the Strimzi and Altinity operators
+    Kubernetes,
+}
+
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
 pub enum Format {
     Human,
@@ -100,9 +109,20 @@ Phases (cumulative): 1 Kafka SASL/PLAIN everywhere; 2 ClickHouse auth and least 
         /// Security phase to render
         #[arg(long, default_value_t = MAX_PHASE, value_parser = clap::value_parser!(u8).range(1..=MAX_PHASE as i64))]
         phase: u8,
-        /// Output directory (default: .stackctl/rendered under the project root)
+        /// Output directory (default: .stackctl/rendered, or .stackctl/kubernetes for --target kubernetes)
         #[arg(long, value_name = "DIR")]
         out: Option<PathBuf>,
+        /// What to render for: the Docker stack's mounted files, or Kubernetes manifests
+        /// (Strimzi, Altinity clickhouse-operator; see docs/kubernetes.md)
+        #[arg(long, value_enum, default_value_t = RenderTarget::Docker)]
+        target: RenderTarget,
+        /// Kubernetes namespace of every manifest (default: the project name); --target kubernetes only
+        #[arg(long, value_name = "NS")]
+        namespace: Option<String>,
+        /// Also write the Secrets with their values (files 0600 under secrets/, never printed);
+        /// without it they are only named, with the command that creates each. --target kubernetes only
+        #[arg(long)]
+        with_secrets: bool,
     },
 
     /// Build or list the stack's images
@@ -297,8 +317,9 @@ clickhouse-admin, clickhouse-writer, clickhouse-readonly (as named in configs/st
         long_about = "Produces records to the data topic as the application principal (a count, a rate, or until \
 Ctrl-C), with a progress line on stderr, and watches them arrive in ClickHouse. Reports producer throughput, \
 end-to-end rows/s (first send until ClickHouse holds every record), produce-to-visible latency percentiles \
-(p50/p95/p99/max, resolution 100 ms), and lost and duplicated rows, counted by the run id. Exit code 1 when \
-a record is lost."
+(p50/p95/p99/max, resolution 100 ms), and late, lost and duplicated rows, counted by the run id (duplicates \
+exactly, by each row's Kafka topic, partition and offset). It waits until every record arrived or --wait \
+passed. Exit code 1 only when a record never arrived (late rows are reported, not failed)."
     )]
     Bench {
         /// Records to produce
@@ -318,9 +339,14 @@ a record is lost."
         /// Offered load in records per second (default: as fast as possible)
         #[arg(long, value_parser = clap::value_parser!(u64).range(1..))]
         rate: Option<u64>,
-        /// Give up waiting when nothing new arrived for this many seconds after producing ended
+        /// After producing ended: rows that arrive only after nothing arrived for this many
+        /// seconds are reported as late (not lost)
         #[arg(long, default_value_t = 30, value_name = "SECONDS")]
         idle_timeout: u64,
+        /// Longest wait, after producing ended, for every record to arrive; what has not arrived
+        /// by then is lost (exit code 1)
+        #[arg(long = "wait", default_value_t = 300, value_name = "SECONDS")]
+        wait_bound: u64,
     },
 
     /// Print a shell completion script (a script, so --format json is refused)
@@ -332,10 +358,14 @@ a record is lost."
 
 #[derive(Debug, Subcommand)]
 pub enum ImagesCommand {
-    /// Build images from their recipes under images/ through the Engine API (layer cache reused)
+    /// Build the images of recipes under images/ that are missing, concurrently (layer cache reused)
     #[command(
         long_about = "Builds each service's image from its recipe (images/<service>/) through the Docker Engine \
-API, tagged as configured in configs/stack.yaml. When the base debian:bookworm-slim is neither present \
+API, tagged with the recipe's identity: the configured tag (configs/stack.yaml) plus the first 12 hex digits \
+of a SHA-256 over the recipe directory, its build arguments and the images it starts FROM \
+(stackctl/kafka:4.3.1-0123456789ab), and labelled io.stackctl.recipe=<full digest>. An image whose identity \
+is present is not built again; independent recipes build concurrently (two at a time on two cores), a \
+recipe built FROM another service's image after it. When the base debian:bookworm-slim is neither present \
 nor pullable it is bootstrapped with debootstrap (needs root). Extra CA certificates are added to the build \
 so downloads work behind an intercepting proxy (default: the host's /usr/local/share/ca-certificates)."
     )]
@@ -345,8 +375,30 @@ so downloads work behind an intercepting proxy (default: the host's /usr/local/s
         #[command(flatten)]
         build: BuildOptions,
     },
-    /// List the stack's images: service, tag, present or not, size, recipe
+    /// List the stack's images: service, tag (the recipe's identity), present or not, size, recipe
     List,
+    /// Write the recipes' images (and their base) to DIR in Docker's archive format, named by identity
+    #[command(
+        long_about = "Writes the images of the recipes' identities and the base image they start from into one \
+archive in Docker's format (`docker save`), DIR/images-<identity>.tar, layers stored once, plus \
+DIR/stackctl-images.json naming the identities. Archives this command wrote earlier into DIR are replaced. \
+For a CI cache: restore DIR, `stackctl images load DIR`, then `up` builds nothing."
+    )]
+    Save {
+        /// Directory to write (created when missing)
+        dir: PathBuf,
+    },
+    /// Load the images `images save` wrote to DIR, when they match the recipes here
+    #[command(
+        long_about = "Reads DIR/stackctl-images.json and loads its archive when it holds an image of one of the \
+recipes' identities that is missing here. The archive is not loaded when the base image here differs from the \
+one it was saved with (its identities cannot match: `images build` builds them). Prints each service's \
+image and whether it is present now; `up --no-build` then starts from them."
+    )]
+    Load {
+        /// Directory written by `stackctl images save`
+        dir: PathBuf,
+    },
 }
 
 /// What `down --rmi` removes.

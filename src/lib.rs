@@ -9,6 +9,7 @@ pub mod commands;
 pub mod compose;
 pub mod engine;
 pub mod fsutil;
+pub mod kubernetes;
 pub mod orchestrate;
 pub mod progress;
 pub mod render;

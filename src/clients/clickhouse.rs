@@ -28,6 +28,14 @@ impl Answer {
     }
 }
 
+/// The exception code of an error answer: the `X-ClickHouse-Exception-Code` header where the
+/// server sends it, else `NNN` from the body's `Code: NNN, e.displayText() = …` (ClickHouse 18).
+pub fn exception_code(header: Option<&str>, body: &str) -> Option<u32> {
+    header
+        .and_then(|h| h.trim().parse().ok())
+        .or_else(|| error_code(body))
+}
+
 /// Extracts `NNN` from `Code: NNN, e.displayText() = …`.
 pub fn error_code(body: &str) -> Option<u32> {
     let start = body.find("Code: ")? + "Code: ".len();
@@ -72,11 +80,16 @@ impl ClickHouse {
         }
         let response = request.body(body).timeout(self.timeout).send().await?;
         let status = response.status().as_u16();
+        let header = response
+            .headers()
+            .get("X-ClickHouse-Exception-Code")
+            .and_then(|v| v.to_str().ok())
+            .map(str::to_string);
         let body = response.text().await?;
         let code = if status == 200 {
             None
         } else {
-            error_code(&body)
+            exception_code(header.as_deref(), &body)
         };
         Ok(Answer { status, body, code })
     }
@@ -97,5 +110,8 @@ mod tests {
             Some(192)
         );
         assert_eq!(error_code("nothing"), None);
+        assert_eq!(exception_code(Some("497"), "Code: 516"), Some(497));
+        assert_eq!(exception_code(Some("x"), "Code: 516"), Some(516));
+        assert_eq!(exception_code(None, "no code"), None);
     }
 }

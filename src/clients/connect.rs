@@ -17,7 +17,8 @@ pub struct Connect {
 pub struct ConnectorStatus {
     pub connector: String,
     pub tasks: Vec<String>,
-    /// The first task trace line, when a task failed.
+    /// Why a task failed: the innermost `Caused by:` of its trace (the framework wraps a task's
+    /// own exception in "Exiting WorkerSinkTask ..."), else the first line.
     pub trace: Option<String>,
 }
 
@@ -117,8 +118,7 @@ impl Connect {
             trace: tasks
                 .iter()
                 .find_map(|t| t["trace"].as_str())
-                .and_then(|t| t.lines().next())
-                .map(str::to_string),
+                .and_then(trace_reason),
         }))
     }
 
@@ -254,5 +254,30 @@ impl Connect {
             let pause = if running_since.is_some() { 250 } else { 500 };
             tokio::time::sleep(Duration::from_millis(pause)).await;
         }
+    }
+}
+
+/// The innermost cause of a Java stack trace, else its first line.
+fn trace_reason(trace: &str) -> Option<String> {
+    trace
+        .lines()
+        .filter_map(|l| l.strip_prefix("Caused by: "))
+        .next_back()
+        .or_else(|| trace.lines().next())
+        .map(str::to_string)
+}
+
+#[cfg(test)]
+mod trace_tests {
+    #[test]
+    fn the_innermost_cause_is_the_reason() {
+        let t = "org.apache.kafka.connect.errors.ConnectException: Exiting WorkerSinkTask due to unrecoverable exception.\n\tat x\nCaused by: org.apache.kafka.connect.errors.ConnectException: schema drift: table demo.events lost column(s) [payload]\n\tat y";
+        assert_eq!(
+            super::trace_reason(t).as_deref(),
+            Some(
+                "org.apache.kafka.connect.errors.ConnectException: schema drift: table demo.events lost column(s) [payload]"
+            )
+        );
+        assert_eq!(super::trace_reason("one line").as_deref(), Some("one line"));
     }
 }

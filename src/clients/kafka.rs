@@ -23,6 +23,35 @@ pub enum Security {
     Plaintext,
 }
 
+/// A Kafka call that failed, with the error code librdkafka or the broker gave (None when the
+/// failure has none, e.g. a client that could not be created). Verdicts match `code`.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("{call}: {message}")]
+pub struct KafkaCallError {
+    pub call: String,
+    pub code: Option<RDKafkaErrorCode>,
+    pub message: String,
+}
+
+impl KafkaCallError {
+    /// A failure without a service code (a local bound, a client that could not be made).
+    pub fn local(call: impl Into<String>, message: impl Into<String>) -> KafkaCallError {
+        KafkaCallError {
+            call: call.into(),
+            code: None,
+            message: message.into(),
+        }
+    }
+
+    pub fn new(call: impl Into<String>, error: &KafkaError) -> KafkaCallError {
+        KafkaCallError {
+            call: call.into(),
+            code: error.rdkafka_error_code(),
+            message: error.to_string(),
+        }
+    }
+}
+
 /// (error code, reason) pairs, in the order librdkafka reported them.
 pub type ErrorLog = Vec<(Option<RDKafkaErrorCode>, String)>;
 
@@ -68,9 +97,12 @@ pub enum LoginOutcome {
     Accepted,
     /// The broker answered the SASL handshake with an authentication failure.
     AuthenticationFailed(String),
-    /// The broker closed the connection during the handshake (what a SASL listener does to a
-    /// client that does not speak SASL).
+    /// The broker answered (ApiVersions) and then closed the connection before serving
+    /// metadata: what a SASL listener does to a client that does not speak SASL.
     DisconnectedDuringHandshake(String),
+    /// Connections failed or closed before anything answered a Kafka request: no broker was
+    /// heard (e.g. Docker's port proxy with nothing listening behind it). Never a refusal.
+    ClosedWithoutAnswer(String),
     /// Nothing conclusive within the time bound.
     Inconclusive(String),
 }
@@ -80,11 +112,11 @@ async fn bounded<T>(
     secs: u64,
     what: &str,
     call: impl std::future::Future<Output = Result<T, KafkaError>>,
-) -> Result<T, String> {
+) -> Result<T, KafkaCallError> {
     tokio::time::timeout(Duration::from_secs(secs), call)
         .await
-        .map_err(|_| format!("{what} timed out after {secs} s"))?
-        .map_err(|e| e.to_string())
+        .map_err(|_| KafkaCallError::local(what, format!("no answer within {secs} s")))?
+        .map_err(|e| KafkaCallError::new(what, &e))
 }
 
 #[derive(Debug, Clone)]
@@ -123,11 +155,7 @@ impl Kafka {
                     .set("sasl.password", login.password.expose());
             }
             Security::Plaintext => {
-                // librdkafka reports a dropped connection only in its broker log, so the probe
-                // of a client without SASL listens to that log.
-                cfg.set("security.protocol", "PLAINTEXT")
-                    .set("debug", "broker")
-                    .set_log_level(rdkafka::config::RDKafkaLogLevel::Debug);
+                cfg.set("security.protocol", "PLAINTEXT");
             }
         }
         cfg
@@ -136,7 +164,7 @@ impl Kafka {
     /// Tries to log in and fetch metadata within `bound`, then classifies what the broker did.
     pub async fn login(&self, security: &Security, bound: Duration) -> LoginOutcome {
         let cfg = self.config(security);
-        tokio::task::spawn_blocking(move || login_blocking(cfg, bound))
+        tokio::task::spawn_blocking(move || super::probe::login_blocking(cfg, bound))
             .await
             .unwrap_or_else(|e| LoginOutcome::Inconclusive(format!("probe task failed: {e}")))
     }
@@ -151,8 +179,10 @@ impl Kafka {
         &self,
         login: &Login,
         topics: &[TopicSpec],
-    ) -> Result<Vec<String>, String> {
-        let admin = self.admin(login).map_err(|e| e.to_string())?;
+    ) -> Result<Vec<String>, KafkaCallError> {
+        let admin = self
+            .admin(login)
+            .map_err(|e| KafkaCallError::new("creating an admin client", &e))?;
         let min_isr: Vec<String> = topics
             .iter()
             .map(|t| t.min_insync_replicas.to_string())
@@ -187,15 +217,27 @@ impl Kafka {
             match result {
                 Ok(name) => created.push(name),
                 Err((_, RDKafkaErrorCode::TopicAlreadyExists)) => {}
-                Err((name, code)) => return Err(format!("topic {name}: {code}")),
+                Err((name, code)) => {
+                    return Err(KafkaCallError {
+                        call: format!("creating topic {name}"),
+                        code: Some(code),
+                        message: code.to_string(),
+                    });
+                }
             }
         }
         Ok(created)
     }
 
     /// Deletes topics (used to clean up after a check that created one by accident).
-    pub async fn delete_topics(&self, login: &Login, topics: &[&str]) -> Result<(), String> {
-        let admin = self.admin(login).map_err(|e| e.to_string())?;
+    pub async fn delete_topics(
+        &self,
+        login: &Login,
+        topics: &[&str],
+    ) -> Result<(), KafkaCallError> {
+        let admin = self
+            .admin(login)
+            .map_err(|e| KafkaCallError::new("creating an admin client", &e))?;
         let options =
             AdminOptions::new().operation_timeout(Some(Timeout::After(Duration::from_secs(10))));
         bounded(15, "deleting topics", admin.delete_topics(topics, &options)).await?;
@@ -207,8 +249,10 @@ impl Kafka {
         &self,
         login: &Login,
         topics: &[&str],
-    ) -> Result<Vec<Option<String>>, String> {
-        let admin = self.admin(login).map_err(|e| e.to_string())?;
+    ) -> Result<Vec<Option<String>>, KafkaCallError> {
+        let admin = self
+            .admin(login)
+            .map_err(|e| KafkaCallError::new("creating an admin client", &e))?;
         let specs: Vec<ResourceSpecifier> =
             topics.iter().map(|t| ResourceSpecifier::Topic(t)).collect();
         let options =
@@ -238,8 +282,10 @@ impl Kafka {
         login: &Login,
         node_id: i32,
         keys: &[&str],
-    ) -> Result<Vec<Option<String>>, String> {
-        let admin = self.admin(login).map_err(|e| e.to_string())?;
+    ) -> Result<Vec<Option<String>>, KafkaCallError> {
+        let admin = self
+            .admin(login)
+            .map_err(|e| KafkaCallError::new("creating an admin client", &e))?;
         let spec = [ResourceSpecifier::Broker(node_id)];
         let options =
             AdminOptions::new().request_timeout(Some(Timeout::After(Duration::from_secs(10))));
@@ -252,8 +298,14 @@ impl Kafka {
         let resource = results
             .into_iter()
             .next()
-            .ok_or("no config returned")?
-            .map_err(|e| e.to_string())?;
+            .ok_or_else(|| {
+                KafkaCallError::local("describing the broker config", "no config returned")
+            })?
+            .map_err(|code| KafkaCallError {
+                call: format!("describing the config of broker {node_id}"),
+                code: Some(code),
+                message: code.to_string(),
+            })?;
         let map = resource.entry_map();
         Ok(keys
             .iter()
@@ -268,7 +320,7 @@ impl Kafka {
         topic: &str,
         values: &[String],
         bound: Duration,
-    ) -> Result<(), String> {
+    ) -> Result<(), KafkaCallError> {
         let mut cfg = self.config(&Security::Sasl(login.clone()));
         // Every replica in sync acknowledges, and a retried send is never written twice.
         cfg.set("message.timeout.ms", bound.as_millis().to_string())
@@ -278,7 +330,7 @@ impl Kafka {
             .set("linger.ms", "5");
         let producer: FutureProducer<Collected> = cfg
             .create_with_context(Collected::default())
-            .map_err(|e| e.to_string())?;
+            .map_err(|e| KafkaCallError::new("creating a producer", &e))?;
         let sends = values.iter().map(|v| {
             producer.send(
                 FutureRecord::<(), String>::to(topic).payload(v),
@@ -286,7 +338,7 @@ impl Kafka {
             )
         });
         for result in futures_util::future::join_all(sends).await {
-            result.map_err(|(e, _)| e.to_string())?;
+            result.map_err(|(e, _)| KafkaCallError::new(format!("producing to {topic}"), &e))?;
         }
         Ok(())
     }
@@ -339,75 +391,5 @@ impl Kafka {
         })
         .await
         .map_err(|e| e.to_string())?
-    }
-}
-
-fn login_blocking(cfg: ClientConfig, bound: Duration) -> LoginOutcome {
-    let consumer: BaseConsumer<Collected> = match cfg.create_with_context(Collected::default()) {
-        Ok(c) => c,
-        Err(e) => return LoginOutcome::Inconclusive(e.to_string()),
-    };
-    let deadline = Instant::now() + bound;
-    loop {
-        let remaining = deadline.saturating_duration_since(Instant::now());
-        let attempt = consumer.fetch_metadata(None, remaining.min(Duration::from_millis(500)));
-        if attempt.is_ok() {
-            return LoginOutcome::Accepted;
-        }
-        // Serve callbacks so the context sees the errors librdkafka raised.
-        let _ = consumer.poll(Duration::from_millis(50));
-        let errors = consumer.context().snapshot();
-        if let Some((_, reason)) = errors
-            .iter()
-            .find(|(code, _)| *code == Some(RDKafkaErrorCode::Authentication))
-        {
-            return LoginOutcome::AuthenticationFailed(reason.clone());
-        }
-        if let Some((_, reason)) = errors
-            .iter()
-            .find(|(_, reason)| is_handshake_disconnect(reason))
-        {
-            return LoginOutcome::DisconnectedDuringHandshake(reason.clone());
-        }
-        if Instant::now() >= deadline {
-            let last = errors
-                .last()
-                .map(|(_, r)| r.clone())
-                .unwrap_or_else(|| "no error reported".into());
-            return LoginOutcome::Inconclusive(format!(
-                "no answer within {} ms ({last})",
-                bound.as_millis()
-            ));
-        }
-    }
-}
-
-/// What librdkafka logs when a live broker drops the connection during the handshake. A SASL
-/// listener answers ApiVersions (allowed before authentication) and then closes the connection on
-/// the first other request ("Unexpected Kafka request of type METADATA during SASL handshake" in
-/// the broker log): the client sees the peer close it while it is UP, before any metadata.
-/// A broker that is not there at all gives "Connection refused" instead, which does not match.
-fn is_handshake_disconnect(reason: &str) -> bool {
-    reason.contains("Disconnected while requesting ApiVersion")
-        || reason.contains("incorrect security.protocol configuration")
-        || (reason.contains("connection closed by peer")
-            && (reason.contains("in state UP") || reason.contains("in state APIVERSION_QUERY")))
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn recognises_handshake_disconnects() {
-        assert!(is_handshake_disconnect(
-            "FAIL: [thrd:localhost:19092/bootstrap]: localhost:19092/bootstrap: Disconnected: connection closed by peer: receive 0 after POLLIN (after 0ms in state UP)"
-        ));
-        assert!(is_handshake_disconnect(
-            "localhost:19092/bootstrap: Disconnected while requesting ApiVersion: might be caused by incorrect security.protocol configuration"
-        ));
-        assert!(!is_handshake_disconnect(
-            "FAIL: localhost:19092/bootstrap: Connect to ipv4#127.0.0.1:19092 failed: Connection refused (after 0ms in state CONNECT)"
-        ));
     }
 }

@@ -8,6 +8,7 @@ pub mod cluster;
 pub mod connect;
 mod endpoints;
 pub mod kafka;
+pub mod probe;
 pub mod records;
 mod rest;
 pub mod schema_registry;

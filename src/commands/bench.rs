@@ -135,8 +135,8 @@ pub async fn bench(root: &Path, options: &BenchOptions, printer: &Printer) -> Re
         };
         writeln!(
             out,
-            "  rows {}  unique {}  lost {lost}  duplicated {}",
-            r.rows, r.unique, r.duplicated
+            "  rows {}  unique {}  late {}  lost {lost}  duplicated {}  (producer duplicates {})",
+            r.rows, r.unique, r.late, r.duplicated, r.producer_duplicates
         )
     })?;
     Ok(ExitStatus::from_success(report.lost == 0))

@@ -1,4 +1,4 @@
-//! `images build` and `images list`.
+//! `images build` and `images list`: the images named by their recipes' identities.
 
 use std::path::Path;
 
@@ -7,7 +7,7 @@ use std::fmt::Write;
 use anyhow::Result;
 use serde::Serialize;
 
-use super::{ExitStatus, Paint, Printer, Table, cas};
+use super::{ExitStatus, Paint, Printer, Table, board, cas};
 use crate::cli::BuildOptions;
 use crate::compose;
 use crate::engine::Engine;
@@ -30,45 +30,73 @@ pub async fn build(
     }
     let engine = Engine::connect().await?;
     let started = std::time::Instant::now();
-    let ids = orchestrate::ensure_images(
+    let images = orchestrate::ensure_images(
         &engine,
         &stack,
         &cas(options),
-        BuildPolicy::Always,
+        BuildPolicy::IfMissing,
         services,
         options.verbose,
-        printer,
+        // One line per service on a terminal (builds run side by side), every step otherwise.
+        &board::Board::new(printer),
     )
     .await?;
     let seconds = started.elapsed().as_secs_f64();
-    let report = serde_json::json!({ "images": ids, "seconds": seconds });
+    let rows: Vec<BuiltRow> = images
+        .ids
+        .iter()
+        .map(|(service, id)| BuiltRow {
+            service: service.clone(),
+            image: images.references.get(service).cloned().unwrap_or_default(),
+            id: id.clone(),
+            built_seconds: images.built.get(service).copied(),
+        })
+        .collect();
+    let report = serde_json::json!({ "images": rows, "seconds": seconds });
     printer.report(&report, |style, out| {
         let mut table = Table::new();
-        for (service, id) in &ids {
-            let image = stack.service(service).map_or("", |s| s.image.as_str());
+        for row in &rows {
+            let (state, paint) = match row.built_seconds {
+                Some(s) => (format!("built in {s:.1} s"), Paint::Good),
+                None => ("present".to_string(), Paint::Plain),
+            };
             table.painted(vec![
-                ("built".into(), Paint::Good),
-                (service.clone(), Paint::Plain),
-                (image.to_string(), Paint::Plain),
-                (id.chars().take(19).collect(), Paint::Plain),
+                (row.service.clone(), Paint::Plain),
+                (row.image.clone(), Paint::Plain),
+                (state, paint),
+                (row.id.chars().take(19).collect(), Paint::Dim),
             ]);
         }
         out.write_str(&table.render(style))?;
         writeln!(
             out,
-            "{} {} image(s) in {seconds:.1} s",
+            "{} {} image(s), {} built, in {seconds:.1} s",
             style.bold("done:"),
-            ids.len()
+            rows.len(),
+            images.built.len()
         )
     })?;
     Ok(ExitStatus::Success)
+}
+
+/// One image of `images build`.
+#[derive(Serialize)]
+struct BuiltRow {
+    service: String,
+    image: String,
+    id: String,
+    /// Seconds its build took, when it was built now.
+    built_seconds: Option<f64>,
 }
 
 /// One row of `images list`.
 #[derive(Serialize)]
 struct ImageRow {
     service: String,
+    /// The image the service runs: for a recipe, the tag of its identity.
     image: String,
+    /// The recipe's identity (sha256 hex), when the service has a recipe and its base is present.
+    identity: Option<String>,
     present: bool,
     id: Option<String>,
     /// Size in bytes, as the engine's image inspect reports it.
@@ -80,12 +108,16 @@ pub async fn list(root: &Path, printer: &Printer) -> Result<ExitStatus> {
     let settings = Settings::load(root)?;
     let stack = compose::load(root, &settings, Phase::MAX)?;
     let engine = Engine::connect().await?;
+    let (_, identities) = orchestrate::identities(&engine, &stack).await?;
     let mut rows = Vec::new();
     for service in &stack.services {
-        let summary = engine.image_summary(&service.image).await;
+        let identity = identities.get(&service.name);
+        let image = identity.map_or(&service.image, |i| &i.reference);
+        let summary = engine.image_summary(image).await;
         rows.push(ImageRow {
             service: service.name.clone(),
-            image: service.image.clone(),
+            image: image.clone(),
+            identity: identity.map(|i| i.digest.clone()),
             present: summary.is_some(),
             size_bytes: summary.as_ref().and_then(|(_, size)| *size),
             id: summary.map(|(id, _)| id),
@@ -98,10 +130,13 @@ pub async fn list(root: &Path, printer: &Printer) -> Result<ExitStatus> {
     printer.report(&rows, |style, out| {
         let mut table = Table::new().right_align(3);
         for row in &rows {
-            let (state, paint) = if row.present {
-                ("present", Paint::Good)
-            } else {
-                ("missing (stackctl images build)", Paint::Warn)
+            let (state, paint) = match (row.present, &row.recipe, &row.identity) {
+                (true, _, _) => ("present", Paint::Good),
+                (false, Some(_), None) => (
+                    "base image missing (stackctl images build or images load)",
+                    Paint::Warn,
+                ),
+                _ => ("missing (stackctl images build)", Paint::Warn),
             };
             table.painted(vec![
                 (row.service.clone(), Paint::Plain),

@@ -2,8 +2,10 @@
 //! and prints through the one [`Printer`]; `main` maps the [`ExitStatus`] to the exit code.
 
 mod bench;
+mod board;
 mod config;
 mod images;
+mod images_archive;
 mod lifecycle;
 mod logs;
 pub mod printer;
@@ -20,7 +22,7 @@ use clap::CommandFactory;
 
 pub use printer::{Paint, Printer, Style, Table};
 
-use crate::cli::{BuildOptions, Cli, Command, ImagesCommand, RemoveImages};
+use crate::cli::{BuildOptions, Cli, Command, ImagesCommand, RemoveImages, RenderTarget};
 use crate::engine::images::CaCertificates;
 use crate::secrets::{FileStore, SecretSet, SecretSource};
 use crate::settings::{Phase, Settings};
@@ -65,11 +67,43 @@ pub fn run(cli: Cli) -> Result<ExitStatus> {
     let root = cli.root.as_path();
     match cli.command {
         Command::InitSecrets { force } => secrets::init(root, &force, &printer),
-        Command::Render { phase, out } => render::render(root, phase_of(phase)?, out, &printer),
+        Command::Render {
+            phase,
+            out,
+            target: RenderTarget::Docker,
+            namespace,
+            with_secrets,
+        } => {
+            if namespace.is_some() || with_secrets {
+                anyhow::bail!("--namespace and --with-secrets apply to --target kubernetes only");
+            }
+            render::render(root, phase_of(phase)?, out, &printer)
+        }
+        Command::Render {
+            phase,
+            out,
+            target: RenderTarget::Kubernetes,
+            namespace,
+            with_secrets,
+        } => {
+            let options = render::KubeArgs {
+                phase: phase_of(phase)?,
+                out,
+                namespace,
+                with_secrets,
+            };
+            render::kubernetes(root, options, &printer)
+        }
         Command::Images(ImagesCommand::Build { services, build }) => {
             block_on(images::build(root, &services, &build, &printer))
         }
         Command::Images(ImagesCommand::List) => block_on(images::list(root, &printer)),
+        Command::Images(ImagesCommand::Save { dir }) => {
+            block_on(images_archive::save(root, &dir, &printer))
+        }
+        Command::Images(ImagesCommand::Load { dir }) => {
+            block_on(images_archive::load(root, &dir, &printer))
+        }
         Command::Up {
             services,
             phase,
@@ -176,12 +210,14 @@ pub fn run(cli: Cli) -> Result<ExitStatus> {
             size,
             rate,
             idle_timeout,
+            wait_bound,
         } => {
             let options = crate::bench::BenchOptions {
                 records: (!unbounded).then_some(records),
                 size: usize::try_from(size).context("--size")?,
                 rate,
                 idle_timeout: std::time::Duration::from_secs(idle_timeout),
+                wait_bound: std::time::Duration::from_secs(wait_bound),
             };
             block_on(bench::bench(root, &options, &printer))
         }

@@ -129,7 +129,12 @@ fn print_human(result: &RotateReport, style: super::Style, out: &mut String) -> 
         }
     };
     for p in &result.proofs {
-        writeln!(out, "  {} {:<24} {}", mark(p.ok()), p.principal, p.detail)?;
+        let word = if p.not_applicable.is_some() {
+            style.warn("n/a ")
+        } else {
+            mark(p.ok())
+        };
+        writeln!(out, "  {} {:<24} {}", word, p.principal, p.detail)?;
     }
     writeln!(
         out,

@@ -96,8 +96,23 @@ pub async fn up(
 
 pub async fn down(root: &Path, options: DownOptions, printer: &Printer) -> Result<ExitStatus> {
     let settings = Settings::load(root)?;
-    let stack = compose::load(root, &settings, Phase::MAX)?;
     let engine = Engine::connect().await?;
+    // `--rmi local` removes the images of the recipes' identities; a recipe whose identity
+    // cannot be computed (its base is gone) keeps its image: the configured tag may be another
+    // checkout's.
+    let loaded = compose::load(root, &settings, Phase::MAX)?;
+    let (_, identities) = orchestrate::identities(&engine, &loaded).await?;
+    let mut stack = loaded.with_images(
+        &identities
+            .iter()
+            .map(|(service, id)| (service.clone(), id.reference.clone()))
+            .collect(),
+    );
+    for service in &mut stack.services {
+        if !identities.contains_key(&service.name) {
+            service.build_context = None;
+        }
+    }
     let report = orchestrate::down(&engine, &stack, options).await?;
     StateFile::new(root).remove()?;
     for kept in &report.images_kept {
@@ -177,6 +192,10 @@ pub async fn status(root: &Path, clients: bool, printer: &Printer) -> Result<Exi
         }
         (Err(e), false) => Some(Err(e.to_string())),
     };
+    let metrics = match &pipeline {
+        Some(Ok(_)) => task_metrics(&engine, &containers, &settings).await,
+        _ => None,
+    };
     let pipeline_json = match &pipeline {
         None => serde_json::Value::Null,
         Some(Ok(p)) => serde_json::json!({
@@ -184,6 +203,8 @@ pub async fn status(root: &Path, clients: bool, printer: &Printer) -> Result<Exi
             "trace": p.trace, "error": p.connector.as_ref().err(),
             "dead_letter_topic": p.dead_letter_topic, "dead_letters": p.dead_letters.as_ref().ok(),
             "dead_letters_error": p.dead_letters.as_ref().err(),
+            "metrics": metrics.as_ref().and_then(|m| m.as_ref().ok()),
+            "metrics_error": metrics.as_ref().and_then(|m| m.as_ref().err()),
         }),
         Some(Err(e)) => serde_json::json!({ "error": e }),
     };
@@ -224,7 +245,10 @@ pub async fn status(root: &Path, clients: bool, printer: &Printer) -> Result<Exi
         match &pipeline {
             None => {}
             Some(Err(e)) => writeln!(out, "{} unknown: {e}", style.bold("pipeline:"))?,
-            Some(Ok(p)) => write_pipeline(out, p, style)?,
+            Some(Ok(p)) => {
+                write_pipeline(out, p, style)?;
+                write_metrics(out, metrics.as_ref(), style)?;
+            }
         }
         if clients {
             writeln!(out, "{} (0600, git-ignored)", style.bold("client configs:"))?;
@@ -293,6 +317,70 @@ fn write_pipeline(
             p.dead_letter_topic
         ),
         Err(e) => writeln!(out, "  dead letters: unknown ({e})"),
+    }
+}
+
+/// The sink's plugin metrics, read inside the running Connect container (None: it is not running).
+async fn task_metrics(
+    engine: &Engine,
+    containers: &[crate::engine::containers::ProjectContainer],
+    settings: &Settings,
+) -> Option<Result<Vec<orchestrate::TaskMetrics>, String>> {
+    let connect = containers
+        .iter()
+        .find(|c| c.service == "connect" && c.state == "running")?;
+    Some(
+        orchestrate::sink_metrics(
+            engine,
+            &connect.id,
+            &settings.connect.connector,
+            std::time::Duration::from_secs(20),
+        )
+        .await,
+    )
+}
+
+/// One line per sink task: its plugin metrics (or why they could not be read).
+fn write_metrics(
+    out: &mut String,
+    metrics: Option<&Result<Vec<orchestrate::TaskMetrics>, String>>,
+    style: super::Style,
+) -> std::fmt::Result {
+    match metrics {
+        None => Ok(()),
+        Some(Err(e)) => writeln!(out, "  sink metrics: unknown ({e})"),
+        Some(Ok(tasks)) if tasks.is_empty() => {
+            writeln!(out, "  sink metrics: none published (no task running)")
+        }
+        Some(Ok(tasks)) => {
+            for t in tasks {
+                let m = |name: &str| t.metrics.get(name).copied().unwrap_or(f64::NAN);
+                let retrying = if m("retrying") >= 1.0 {
+                    style.warn("retrying (ClickHouse not accepting rows)")
+                } else {
+                    style.good("writing")
+                };
+                let latency = |v: f64| {
+                    if v.is_finite() {
+                        format!("{v:.0} ms")
+                    } else {
+                        "-".into()
+                    }
+                };
+                writeln!(
+                    out,
+                    "  sink task {}: {retrying}; {} rows written, {} dead-lettered, {} retries, {} re-delivered rows skipped; batch latency avg {} max {}",
+                    t.task,
+                    m("rows-written-total"),
+                    m("records-dead-lettered-total"),
+                    m("retries-total"),
+                    m("rows-skipped-total"),
+                    latency(m("batch-latency-avg-ms")),
+                    latency(m("batch-latency-max-ms")),
+                )?;
+            }
+            Ok(())
+        }
     }
 }
 

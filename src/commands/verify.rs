@@ -82,8 +82,13 @@ pub async fn verify(
             "the stack's phase is unknown (its containers disagree and it was not brought up from this checkout): pass --phase N",
         )?,
     };
-    let stack = crate::compose::load(root, &settings, phase)?;
-    let ctx = verify::Context::new(root, settings, secrets, phase, engine, stack)?;
+    // Services with a recipe run the image of its identity (as `up` resolved it).
+    let stack = crate::orchestrate::with_references(
+        &engine,
+        &crate::compose::load(root, &settings, phase)?,
+    )
+    .await?;
+    let ctx = verify::Context::new(root, settings, secrets, phase, Box::new(engine), stack)?;
     // A baseline that cannot be read is a usage error: say so before running anything.
     let baseline = selection
         .baseline

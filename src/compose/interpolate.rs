@@ -59,6 +59,9 @@ pub fn variables(settings: &Settings) -> BTreeMap<String, String> {
         "CLICKHOUSE_HOST_NATIVE_PORT",
         settings.clickhouse.host_native_port.to_string(),
     );
+    set("LOG_DRIVER", settings.logging.driver.clone());
+    set("LOG_MAX_SIZE", settings.logging.max_size.clone());
+    set("LOG_MAX_FILE", settings.logging.max_file.to_string());
     for (name, service) in &settings.services {
         let key = name.to_ascii_uppercase().replace('-', "_");
         set(&format!("{key}_IMAGE"), service.image.clone());

@@ -97,7 +97,16 @@ pub struct Service {
     pub limits: Option<Limits>,
     /// None: Docker's default (`no`).
     pub restart: Option<RestartPolicy>,
+    /// The log driver and its options (rotation); None: the engine's default (no rotation).
+    pub logging: Option<LogConfig>,
     pub networks: Vec<String>,
+}
+
+/// A container's log driver and options, as the engine's HostConfig.LogConfig takes them.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct LogConfig {
+    pub driver: String,
+    pub options: BTreeMap<String, String>,
 }
 
 /// The stack as the engine should run it at one phase.
@@ -118,6 +127,17 @@ impl Stack {
     /// The services that make up `kind` (every node for Kafka).
     pub fn services_of(&self, kind: crate::settings::ServiceKind) -> Vec<&Service> {
         nodes::services_of(self, kind)
+    }
+
+    /// The stack with the named services running these image references (the others as they are).
+    pub fn with_images(&self, references: &BTreeMap<String, String>) -> Stack {
+        let mut stack = self.clone();
+        for service in &mut stack.services {
+            if let Some(reference) = references.get(&service.name) {
+                service.image = reference.clone();
+            }
+        }
+        stack
     }
 
     /// The service names, comma-separated (for "unknown service" messages).

@@ -38,10 +38,18 @@ pub struct ServiceModel {
     pub limits: Option<LimitsModel>,
     /// The restart policy the container is created with (Docker's names), if any.
     pub restart: Option<&'static str>,
+    /// The log driver and its rotation options (`logging:` in the settings), if any.
+    pub logging: Option<LoggingModel>,
     pub depends_on: Vec<String>,
     /// Paths inside the container of the rendered files it mounts.
     pub files: Vec<String>,
     pub volumes: Vec<String>,
+}
+
+#[derive(Debug, Serialize)]
+pub struct LoggingModel {
+    pub driver: String,
+    pub options: BTreeMap<String, String>,
 }
 
 #[derive(Debug, Serialize)]
@@ -105,6 +113,10 @@ pub fn model(settings: &Settings, stack: &Stack) -> Model {
                     memory_mb: l.memory_bytes / (1024 * 1024),
                 }),
                 restart: s.restart.map(|r| r.as_str()),
+                logging: s.logging.as_ref().map(|l| LoggingModel {
+                    driver: l.driver.clone(),
+                    options: l.options.clone(),
+                }),
                 depends_on: s.depends_on.clone(),
                 files: s.files.iter().map(|f| f.target.clone()).collect(),
                 volumes: s

@@ -43,7 +43,17 @@ pub(super) struct RawService {
     #[serde(default)]
     pub(super) restart: Option<String>,
     #[serde(default)]
+    pub(super) logging: Option<RawLogging>,
+    #[serde(default)]
     pub(super) networks: Vec<String>,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(super) struct RawLogging {
+    pub(super) driver: String,
+    #[serde(default)]
+    pub(super) options: BTreeMap<String, String>,
 }
 
 #[derive(Debug, Clone, Deserialize)]

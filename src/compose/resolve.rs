@@ -7,8 +7,8 @@ use serde::de::DeserializeOwned;
 
 use super::raw::{RawFile, RawHealthcheck, RawSecretRef, RawService, strip_extensions};
 use super::{
-    ComposeError, FileMount, Healthcheck, Limits, PortBinding, RENDERED_VAR, Service, Stack,
-    VolumeMount, interpolate, rendered_dir_from_compose, variables,
+    ComposeError, FileMount, Healthcheck, Limits, LogConfig, PortBinding, RENDERED_VAR, Service,
+    Stack, VolumeMount, interpolate, rendered_dir_from_compose, variables,
 };
 use crate::render::layout;
 use crate::settings::{Phase, RestartPolicy, Settings};
@@ -145,6 +145,10 @@ fn resolve_service(
                 })
             })
             .transpose()?,
+        logging: svc.logging.as_ref().map(|l| LogConfig {
+            driver: l.driver.clone(),
+            options: l.options.clone(),
+        }),
         networks: svc.networks.clone(),
     })
 }

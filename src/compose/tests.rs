@@ -46,6 +46,13 @@ fn phase_decides_mounted_files_and_limits() {
     assert_eq!(kafka.ports[0].host_ip, "127.0.0.1");
     assert_eq!(kafka.restart, Some(RestartPolicy::UnlessStopped));
     assert_eq!(kafka.files[0].mode, 0o400);
+    // Every container's log is rotated as the settings say (default json-file, 10m x 3).
+    for s in &p1.services {
+        let l = s.logging.as_ref().expect("logging");
+        assert_eq!(l.driver, "json-file", "{}", s.name);
+        assert_eq!(l.options.get("max-size").map(String::as_str), Some("10m"));
+        assert_eq!(l.options.get("max-file").map(String::as_str), Some("3"));
+    }
 }
 
 #[test]

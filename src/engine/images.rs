@@ -19,11 +19,16 @@ pub const BASE_IMAGE: &str = "debian:bookworm-slim";
 #[derive(Clone, Copy)]
 pub struct BuildRequest<'a> {
     pub service: &'a str,
-    /// The recipe directory.
+    /// The recipe directory (for messages).
     pub context: &'a Path,
-    pub tag: &'a str,
+    /// The build context as sent ([`build_context`]).
+    pub context_tar: &'a [u8],
+    /// The tag of the result; `None` for a stage built only to fill the layer cache.
+    pub tag: Option<&'a str>,
+    /// Build only up to this stage.
+    pub target: Option<&'a str>,
     pub build_args: &'a HashMap<String, String>,
-    pub cas: &'a CaCertificates,
+    pub labels: &'a HashMap<String, String>,
     /// Show every build line, not only the steps.
     pub verbose: bool,
 }
@@ -257,63 +262,89 @@ impl Engine {
             service,
             context,
             tag,
-            build_args,
-            cas,
+            target,
             verbose,
+            ..
         } = *request;
-        let tar = build_context(context, cas)?;
-        let options = BuildImageOptionsBuilder::default()
-            .t(tag)
+        let what = tag.or(target).unwrap_or(service);
+        let mut options = BuildImageOptionsBuilder::default()
             .rm(true)
             .forcerm(true)
-            .buildargs(build_args)
-            .labels(&HashMap::from([(
-                super::LABEL_SERVICE.to_string(),
-                service.to_string(),
-            )]))
-            .build();
-        let mut stream =
-            self.docker
-                .build_image(options, None, Some(bollard::body_full(tar.into())));
+            .buildargs(request.build_args)
+            .labels(request.labels);
+        if let Some(tag) = tag {
+            options = options.t(tag);
+        }
+        if let Some(target) = target {
+            options = options.target(target);
+        }
+        // The network of the build's RUN steps: Docker's default bridge unless set (`host` for an
+        // engine without one).
+        if let Ok(network) = std::env::var("STACKCTL_BUILD_NETWORK")
+            && !network.trim().is_empty()
+        {
+            options = options.networkmode(network.trim());
+        }
+        let body = bollard::body_full(request.context_tar.to_vec().into());
+        let mut stream = self.docker.build_image(options.build(), None, Some(body));
         let mut tail: Vec<String> = Vec::new();
+        let mut built_id = None;
+        let failed = |message: &str, tail: &[String]| {
+            EngineError::Build(format!(
+                "building {what} from {} failed: {message}{}",
+                context.display(),
+                if tail.is_empty() {
+                    String::new()
+                } else {
+                    format!("\n  last output:\n    {}", tail.join("\n    "))
+                }
+            ))
+        };
         while let Some(item) = stream.next().await {
-            let info = item.map_err(|e| {
-                EngineError::Build(format!(
-                    "building {tag} from {} failed: {}{}",
-                    context.display(),
-                    first_line(&e.to_string()),
-                    if tail.is_empty() {
-                        String::new()
-                    } else {
-                        format!("\n  last output:\n    {}", tail.join("\n    "))
-                    }
-                ))
-            })?;
+            let info = item.map_err(|e| failed(first_line(&e.to_string()), &tail))?;
             if let Some(detail) = info.error_detail {
-                return Err(EngineError::Build(format!(
-                    "building {tag} from {} failed: {}\n  last output:\n    {}",
-                    context.display(),
-                    detail.message.unwrap_or_default(),
-                    tail.join("\n    ")
-                )));
+                return Err(failed(&detail.message.unwrap_or_default(), &tail));
             }
-            if let Some(text) = info.stream {
-                for line in text.lines().map(str::trim_end).filter(|l| !l.is_empty()) {
-                    tail.push(line.to_string());
-                    if tail.len() > 12 {
-                        tail.remove(0);
-                    }
-                    if verbose || line.starts_with("Step ") {
-                        progress.line(service, line);
-                    }
+            if let Some(id) = info.aux.and_then(|a| a.id) {
+                built_id = Some(id);
+            }
+            for line in info.stream.iter().flat_map(|t| t.lines()) {
+                let line = line.trim_end();
+                if line.is_empty() {
+                    continue;
+                }
+                tail.push(line.to_string());
+                if tail.len() > 12 {
+                    tail.remove(0);
+                }
+                if verbose || line.starts_with("Step ") {
+                    progress.line(service, &step_line(target, line));
                 }
             }
         }
-        self.image_id(tag).await.ok_or_else(|| {
+        let id = match tag {
+            Some(tag) => self.image_id(tag).await,
+            None => built_id,
+        };
+        id.ok_or_else(|| {
             EngineError::Build(format!(
-                "the build of {tag} ended without producing the image"
+                "the build of {what} ended without producing the image"
             ))
         })
+    }
+}
+
+/// A build line for the progress of one service: `Step 3/17 : RUN apt-get …`, cut to one
+/// readable line, prefixed with the stage when only a stage is built.
+fn step_line(target: Option<&str>, line: &str) -> String {
+    const WIDTH: usize = 100;
+    let mut text: String = line.chars().take(WIDTH).collect();
+    if line.chars().count() > WIDTH {
+        text.push('…');
+    }
+    match target {
+        Some(stage) => format!("stage {stage}: {text}"),
+        None => text,
     }
 }
 

@@ -74,6 +74,25 @@ impl Engine {
         Ok(out)
     }
 
+    /// Streams a container's whole log (stdout and stderr, unredacted) to `sink` chunk by chunk,
+    /// without holding it: searches over logs of any size. Returns the bytes streamed.
+    pub async fn stream_logs(
+        &self,
+        id: &str,
+        mut sink: impl FnMut(&[u8]),
+    ) -> Result<u64, EngineError> {
+        let mut stream = self
+            .docker
+            .logs(id, Some(LogQuery::default().options(false)?));
+        let mut bytes = 0u64;
+        while let Some(item) = stream.next().await {
+            let chunk = item.map_err(api("read container logs"))?.into_bytes();
+            bytes += chunk.len() as u64;
+            sink(&chunk);
+        }
+        Ok(bytes)
+    }
+
     /// Follows a container's logs, passing each chunk to `sink` until the container stops or
     /// `sink` returns false.
     pub async fn follow_logs(

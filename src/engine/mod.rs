@@ -2,12 +2,15 @@
 //! pull, build from a recipe, bootstrap of the base), networks, volumes and containers.
 //! Everything stackctl creates carries the `io.stackctl.project` label and is found by it.
 
+pub mod archive;
 pub mod containers;
 pub mod images;
 pub mod logs;
 pub mod time;
+pub mod view;
 
 pub use logs::{ContainerFacts, PublishedPort};
+pub use view::{FileStat, StackView};
 
 use std::collections::HashMap;
 

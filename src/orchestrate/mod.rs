@@ -4,12 +4,15 @@
 mod cluster;
 mod deploy;
 mod down;
+mod hash;
 mod health;
 mod images;
 mod lifecycle;
 mod pipeline_status;
 mod post;
+mod recipe;
 mod rolling;
+mod sink_metrics;
 mod up;
 
 use std::collections::BTreeMap;
@@ -28,11 +31,16 @@ use crate::settings::{Phase, Settings};
 
 pub use deploy::{DeployError, DeployOptions, deploy};
 pub use down::{DownOptions, DownReport, KeptImage, down};
-pub use images::{BuildPolicy, ensure_images};
+pub use hash::config_hash;
+pub use images::{
+    BuildPolicy, Images, ensure_images, identities, parallel_builds, with_references,
+};
 pub use lifecycle::{LifecycleReport, Settler, restart, selected, start, stop};
 pub use pipeline_status::{PipelineStatus, pipeline_status};
 pub use post::{TopicPlan, topic_plan};
-pub use up::{config_hash, file_copies, recreate_service, up};
+pub use recipe::{Identity, RECIPE_LABEL, Recipe, identities as recipe_identities};
+pub use sink_metrics::{TaskMetrics, sink_metrics};
+pub use up::{file_copies, recreate_service, up};
 
 #[derive(Debug, thiserror::Error)]
 pub enum UpError {

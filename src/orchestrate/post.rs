@@ -251,12 +251,17 @@ async fn sync_acls(input: &UpInput<'_>, progress: &dyn Progress) -> Result<Vec<S
         declared.len(),
         sync.created.len(),
         sync.kept,
-        sync.removed.len()
+        sync.removed.len() + sync.removed_unmodelled.len()
     )];
     steps.extend(
         sync.removed
             .iter()
             .map(|b| format!("removed undeclared ACL (drift): {b}")),
+    );
+    steps.extend(
+        sync.removed_unmodelled
+            .iter()
+            .map(|b| format!("removed undeclared ACL of a kind stackctl does not model: {b}")),
     );
     for step in &steps {
         progress.line("kafka", step);

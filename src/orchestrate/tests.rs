@@ -2,7 +2,6 @@
 
 use std::path::Path;
 
-use super::images::build_order;
 use super::*;
 use crate::engine::ContainerEngine;
 use crate::engine::containers::FileCopy;
@@ -41,20 +40,40 @@ fn keeps_only_running_containers_with_the_same_hash() {
 }
 
 #[test]
-fn builds_connect_after_the_kafka_image_it_starts_from() {
+fn connect_is_built_from_the_kafka_image_named_by_its_identity() {
     let root = Path::new(env!("CARGO_MANIFEST_DIR"));
     let settings = Settings::load(root).expect("settings");
     let stack = crate::compose::load(root, &settings, Phase::MAX).expect("compose");
-    let all: Vec<&Service> = stack.services.iter().collect();
-    let order: Vec<&str> = build_order(&all)
-        .expect("order")
-        .iter()
-        .map(|s| s.name.as_str())
-        .collect();
-    let kafka = order.iter().position(|s| *s == "kafka").expect("kafka");
-    let connect = order.iter().position(|s| *s == "connect").expect("connect");
-    assert!(kafka < connect, "{order:?}");
-    assert_eq!(order.len(), 4);
+    let recipes = super::recipe::read_recipes(&stack).expect("recipes");
+    let base = BTreeMap::from([(
+        crate::engine::images::BASE_IMAGE.to_string(),
+        "sha256:base".to_string(),
+    )]);
+    let ids = super::recipe::identities(&recipes, &base).expect("identities");
+    assert_eq!(ids.len(), 4);
+    let kafka = &ids["kafka"];
+    let connect = &ids["connect"];
+    assert_eq!(connect.depends_on, vec!["kafka".to_string()]);
+    assert_eq!(connect.early_stage.as_deref(), Some("build"));
+    assert_eq!(connect.build_args["KAFKA_IMAGE"], kafka.reference);
+    assert!(kafka.reference.starts_with("stackctl/kafka:4.3.1-"));
+    assert_eq!(kafka.reference.len(), "stackctl/kafka:4.3.1-".len() + 12);
+    // Another base gives every image, connect's too, another identity; the same base the same.
+    let other = BTreeMap::from([(
+        crate::engine::images::BASE_IMAGE.to_string(),
+        "sha256:other".to_string(),
+    )]);
+    let again = super::recipe::identities(&recipes, &other).expect("identities");
+    assert_ne!(again["kafka"].digest, kafka.digest);
+    assert_ne!(again["connect"].digest, connect.digest);
+    let same = super::recipe::identities(&recipes, &base).expect("identities");
+    assert_eq!(same, ids);
+    // Without the base, nothing has an identity yet.
+    assert!(
+        super::recipe::identities(&recipes, &BTreeMap::new())
+            .expect("identities")
+            .is_empty()
+    );
 }
 
 use crate::engine::containers::Health;
@@ -102,7 +121,7 @@ impl ContainerEngine for Fake {
     }
     async fn build(&self, r: &BuildRequest<'_>, _: &dyn Progress) -> Result<String, EngineError> {
         self.record(format!("build {}", r.service));
-        Ok(format!("sha-{}", r.tag))
+        Ok(format!("sha-{}", r.tag.unwrap_or("stage")))
     }
     async fn ensure_network(&self, _: &str, _: &str) -> Result<(), EngineError> {
         Ok(())
@@ -336,6 +355,7 @@ fn config_hash_follows_file_contents() {
         depends_on: Vec::new(),
         limits: None,
         restart: None,
+        logging: None,
         networks: Vec::new(),
     };
     let copy = |contents: &'static str| {
@@ -419,8 +439,9 @@ fn no_build_names_the_missing_image_instead_of_building() {
     let err = run_up_with(&fake, &options)
         .expect_err("missing image")
         .to_string();
+    // No recipe here: nothing could build it anyway; the message names the image and the fix.
     assert!(
-        err.contains("img/client") && err.contains("--no-build"),
+        err.contains("img/client") && err.contains("could not be pulled"),
         "{err}"
     );
     assert!(fake.ops().iter().all(|op| !op.starts_with("build")));

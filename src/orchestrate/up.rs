@@ -6,9 +6,8 @@
 use std::collections::BTreeMap;
 use std::time::Instant;
 
-use sha2::{Digest, Sha256};
-
-use super::images::ensure_images;
+use super::hash::config_hash;
+use super::images::{ensure_images, with_references};
 use super::lifecycle::selected;
 use super::{
     Action, ServiceReport, UpError, UpInput, UpOptions, UpReport, decide, health, post, rolling,
@@ -18,6 +17,7 @@ use crate::engine::ContainerEngine;
 use crate::engine::containers::{FileCopy, ProjectContainer};
 use crate::progress::Progress;
 use crate::render::RenderPlan;
+use crate::settings::ServiceKind;
 
 /// A service's rendered files with their contents from the plan, in mount order.
 pub fn file_copies<'a>(
@@ -36,19 +36,6 @@ pub fn file_copies<'a>(
         .collect()
 }
 
-/// The hash that decides whether a container must be recreated: its definition, its image and
-/// the bytes of the files it mounts.
-pub fn config_hash(service: &Service, image_id: &str, files: &[FileCopy<'_>]) -> String {
-    let mut hasher = Sha256::new();
-    hasher.update(format!("{service:?}").as_bytes());
-    hasher.update(image_id.as_bytes());
-    for file in files {
-        hasher.update(file.mount.target.as_bytes());
-        hasher.update(Sha256::digest(file.contents));
-    }
-    hex::encode(hasher.finalize())
-}
-
 /// Brings the stack (or the services `options` names, with what they depend on) to the desired
 /// state, wave by wave, then runs the post-start steps.
 pub async fn up<E: ContainerEngine>(
@@ -58,8 +45,7 @@ pub async fn up<E: ContainerEngine>(
     progress: &dyn Progress,
 ) -> Result<UpReport, UpError> {
     let started = Instant::now();
-    let stack = input.stack;
-    let chosen = selected(stack, &options.services, true)?;
+    let chosen = selected(input.stack, &options.services, true)?;
     let only: Vec<String> = if options.services.is_empty() {
         Vec::new()
     } else {
@@ -67,7 +53,7 @@ pub async fn up<E: ContainerEngine>(
     };
     let images = ensure_images(
         engine,
-        stack,
+        input.stack,
         input.cas,
         options.build,
         &only,
@@ -75,6 +61,9 @@ pub async fn up<E: ContainerEngine>(
         progress,
     )
     .await?;
+    // From here on each service with a recipe runs the image named by its identity.
+    let resolved = input.stack.with_images(&images.references);
+    let stack = &resolved;
     for network in &stack.networks {
         engine.ensure_network(&stack.project, network).await?;
     }
@@ -99,10 +88,13 @@ pub async fn up<E: ContainerEngine>(
     // everything starts in dependency order.
     let mut plans: BTreeMap<String, Planned> = BTreeMap::new();
     for service in stack.services.iter().filter(|s| chosen.contains(&s.name)) {
-        let image_id = images.get(&service.name).ok_or_else(|| UpError::Service {
-            service: service.name.clone(),
-            message: "no image was resolved for it".into(),
-        })?;
+        let image_id = images
+            .ids
+            .get(&service.name)
+            .ok_or_else(|| UpError::Service {
+                service: service.name.clone(),
+                message: "no image was resolved for it".into(),
+            })?;
         let hash = config_hash(service, image_id, &file_copies(service, input.plan)?);
         let current = existing.iter().find(|c| c.service == service.name);
         plans.insert(
@@ -258,24 +250,43 @@ fn check_host_ports(
 ) -> Result<(), UpError> {
     for service in stack.services.iter().filter(|s| chosen.contains(&s.name)) {
         for port in &service.ports {
-            let ours = existing.iter().any(|c| {
-                c.state == "running"
-                    && c.ports
-                        .iter()
-                        .any(|p| p.contains(&format!(":{}->", port.host_port)))
-            });
-            if ours {
+            if port_claimant(stack, port.host_port, existing).is_some() {
                 continue;
             }
             if std::net::TcpListener::bind((port.host_ip.as_str(), port.host_port)).is_err() {
                 return Err(UpError::Service {
                     service: service.name.clone(),
-                    message: health::explain_start_failure("address already in use", service),
+                    message: format!(
+                        "host port {}:{} is already in use by a process outside project {} (no container of the project publishes it); free it or change {} in configs/stack.yaml",
+                        port.host_ip,
+                        port.host_port,
+                        stack.project,
+                        ServiceKind::from_name(&service.name)
+                            .map_or("its host port", ServiceKind::host_port_setting)
+                    ),
                 });
             }
         }
     }
     Ok(())
+}
+
+/// The container of the project that may hold host port `port`, whatever its state: one the
+/// engine lists with that port, or one of a service that publishes it. A container restarting
+/// under its restart policy lists no ports but still holds them; `up` replaces it, so the port
+/// is ours, never "another process".
+pub(crate) fn port_claimant<'a>(
+    stack: &Stack,
+    port: u16,
+    existing: &'a [ProjectContainer],
+) -> Option<&'a ProjectContainer> {
+    let listed = format!(":{port}->");
+    existing.iter().find(|c| {
+        c.ports.iter().any(|p| p.contains(&listed))
+            || stack
+                .service(&c.service)
+                .is_some_and(|s| s.ports.iter().any(|p| p.host_port == port))
+    })
 }
 
 /// Recreates one service's container as `service` describes it with the files of `input.plan`
@@ -287,7 +298,16 @@ pub async fn recreate_service<E: ContainerEngine>(
     input: &UpInput<'_>,
     progress: &dyn Progress,
 ) -> Result<(), UpError> {
-    let stack = input.stack;
+    let stack = &with_references(engine, input.stack).await?;
+    // The image of the recipe's identity, unless the caller chose another one.
+    let declared = input.stack.service(&service.name).map(|s| s.image.as_str());
+    let service = &match stack.service(&service.name) {
+        Some(resolved) if declared == Some(service.image.as_str()) => Service {
+            image: resolved.image.clone(),
+            ..service.clone()
+        },
+        _ => service.clone(),
+    };
     for c in engine
         .project_containers(&stack.project)
         .await?
@@ -305,4 +325,49 @@ pub async fn recreate_service<E: ContainerEngine>(
     };
     bring_up(engine, stack, service, &plan, input, progress).await?;
     Ok(())
+}
+
+#[cfg(test)]
+mod port_tests {
+    use super::*;
+    use crate::settings::{Phase, Settings};
+
+    fn stack() -> Stack {
+        let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR"));
+        let settings = Settings::load(root).expect("settings");
+        crate::compose::load(root, &settings, Phase::MAX).expect("compose")
+    }
+
+    fn kafka(state: &str, ports: &[&str]) -> ProjectContainer {
+        ProjectContainer {
+            id: "k".into(),
+            name: "stackctl-kafka-1".into(),
+            service: "kafka".into(),
+            hash: "h".into(),
+            phase: Some(Phase::MAX),
+            state: state.into(),
+            health: None,
+            ports: ports.iter().map(|p| p.to_string()).collect(),
+        }
+    }
+
+    #[test]
+    fn a_restarting_container_of_the_project_holds_its_port_as_ours() {
+        let stack = stack();
+        let port = stack.service("kafka").expect("kafka").ports[0].host_port;
+        // Restarting under its policy: the engine lists no ports, but it is the project's.
+        for state in ["restarting", "running", "exited", "created", "dead"] {
+            let existing = [kafka(state, &[])];
+            assert!(port_claimant(&stack, port, &existing).is_some(), "{state}");
+        }
+        let listed = [kafka("running", &[&format!("127.0.0.1:{port}->9094/tcp")])];
+        assert!(port_claimant(&stack, port, &listed).is_some());
+    }
+
+    #[test]
+    fn a_port_no_container_of_the_project_publishes_is_not_ours() {
+        let stack = stack();
+        assert!(port_claimant(&stack, 1, &[kafka("restarting", &[])]).is_none());
+        assert!(port_claimant(&stack, 19092, &[]).is_none());
+    }
 }

@@ -232,6 +232,24 @@ fn template_error(template: &str, e: &minijinja::Error) -> RenderError {
     }
 }
 
+/// The ClickHouse schema (`clickhouse/schema.sql`) alone: it needs the settings, no secret, so
+/// targets that take no secrets (Kubernetes) render it from the same template.
+pub fn schema_sql(
+    settings: &Settings,
+    phase: Phase,
+    templates: &TemplateSet,
+) -> Result<String, RenderError> {
+    let env = environment(templates)?;
+    let name = "clickhouse/schema.sql.j2";
+    let ctx = context! {
+        caps => Value::from(Serde(phase.capabilities())),
+        settings => Value::from(Serde(settings)),
+    };
+    env.get_template(name)
+        .and_then(|t| t.render(ctx))
+        .map_err(|e| template_error(name, &e))
+}
+
 /// Renders every file of `phase` from `templates`. Pure: no I/O.
 pub fn plan(
     settings: &Settings,

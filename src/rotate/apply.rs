@@ -104,8 +104,15 @@ pub async fn apply(
         proofs.push(prove(&endpoints, phase, principal, new, &old).await);
     }
     let engine = Engine::connect().await.map_err(|e| midway(e.into()))?;
-    let ctx = verify::Context::new(root, settings.clone(), secrets, phase, engine, stack)
-        .map_err(|e| midway(e.into()))?;
+    let ctx = verify::Context::new(
+        root,
+        settings.clone(),
+        secrets,
+        phase,
+        Box::new(engine),
+        stack,
+    )
+    .map_err(|e| midway(e.into()))?;
     let pipeline = verify::run(&ctx, &[verify::PIPELINE_CHECK.to_string()], &[]).await;
     let pipeline_result = pipeline
         .checks

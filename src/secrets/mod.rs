@@ -4,7 +4,9 @@
 //! The values flow one way: store → [`SecretSet`] → renderer. A [`Secret`] never prints its value
 //! through `Debug` or `Display`; code that needs the value asks for it with [`Secret::expose`].
 
+mod forms;
 mod generate;
+mod git;
 mod redact;
 mod store;
 mod validate;
@@ -15,9 +17,11 @@ use std::path::PathBuf;
 
 use crate::settings::Principal;
 
+pub use forms::{Form, FormKind};
 pub use generate::generate;
+pub use git::{GitGuard, repository_marker, tracked_files};
 pub use redact::{LineRedactor, Redactor};
-pub use store::{FileStore, GitGuard, InitOutcome, InitReport, SECRETS_DIR};
+pub use store::{FileStore, InitOutcome, InitReport, SECRETS_DIR};
 pub use validate::{MIN_LENGTH, Problem, validate_value};
 
 /// A secret value. Its `Debug`/`Display` are redacted so it cannot leak through logs or errors.
@@ -87,6 +91,17 @@ impl SecretSet {
     pub fn values(&self) -> impl Iterator<Item = &Secret> {
         self.values.values()
     }
+
+    /// Each principal's id with its secret.
+    pub fn entries(&self) -> impl Iterator<Item = (&str, &Secret)> {
+        self.values.iter().map(|(id, s)| (id.as_str(), s))
+    }
+
+    /// Every form of every secret (raw, base64 at each alignment, escaped, digests), longest
+    /// first: what leak checks scan for and redaction replaces. See [`forms`].
+    pub fn forms(&self) -> Vec<Form> {
+        forms::forms(self)
+    }
 }
 
 /// Where secrets come from. Files today; SOPS or Vault later are another implementation.
@@ -107,6 +122,15 @@ pub enum SecretError {
         "git tracks files under secrets/: {files}. Remove them from the index (git rm --cached) and rotate those credentials"
     )]
     Tracked { files: String },
+    #[error(
+        "git cannot answer `git {command}` in {root} ({detail}), so what it tracks or ignores is unknown. Make git work there: for a checkout owned by another user, `git config --global --add safe.directory {root}` (or run as its owner); install git if it is missing",
+        root = .root.display()
+    )]
+    Git {
+        root: PathBuf,
+        command: String,
+        detail: String,
+    },
     #[error("unknown principal `{0}`; known: {1}")]
     UnknownPrincipal(String, String),
     // The cause is the error source; anyhow prints it after this message.

@@ -1,8 +1,9 @@
-//! Redaction of secret values from text that leaves stackctl (container logs, error bodies).
+//! Redaction of secret values from text that leaves stackctl (container logs, error bodies):
+//! every form of each value ([`SecretSet::forms`]), not only the raw one.
 
 use super::SecretSet;
 
-/// Replaces every known secret value with `***`.
+/// Replaces every known secret value, in every form, with `***`.
 #[derive(Debug, Clone, Default)]
 pub struct Redactor {
     values: Vec<String>,
@@ -10,9 +11,12 @@ pub struct Redactor {
 
 impl Redactor {
     pub fn new(secrets: &SecretSet) -> Redactor {
-        let mut values: Vec<String> = secrets.values().map(|s| s.expose().to_string()).collect();
         // Longest first, so a value containing another is replaced whole.
-        values.sort_by_key(|v| std::cmp::Reverse(v.len()));
+        let values = secrets
+            .forms()
+            .iter()
+            .map(|f| f.expose().to_string())
+            .collect();
         Redactor { values }
     }
 
@@ -138,6 +142,32 @@ mod tests {
     use super::*;
     use crate::secrets::Secret;
     use std::collections::BTreeMap;
+
+    #[test]
+    fn redacts_derived_forms_too() {
+        use base64::Engine as _;
+        let set = SecretSet::from_map(BTreeMap::from([(
+            "connect-rest".to_string(),
+            Secret::new("p\"w/with-quote+slash-long-enough".into()),
+        )]));
+        let r = Redactor::new(&set);
+        let basic = base64::engine::general_purpose::STANDARD
+            .encode("connect:p\"w/with-quote+slash-long-enough");
+        let header = format!("Authorization: Basic {basic}");
+        let out = r.redact(&header);
+        assert!(
+            out.contains("***") && !out.contains(&basic[4..basic.len() - 4]),
+            "{out}"
+        );
+        assert_eq!(
+            r.redact(r#"{"password":"p\"w/with-quote+slash-long-enough"}"#),
+            r#"{"password":"***"}"#
+        );
+        assert_eq!(
+            r.redact("pw=p%22w%2Fwith-quote%2Bslash-long-enough&x=1"),
+            "pw=***&x=1"
+        );
+    }
 
     #[test]
     fn replaces_every_occurrence() {

@@ -5,10 +5,10 @@ use std::fs;
 use std::io;
 use std::os::unix::fs::PermissionsExt;
 use std::path::{Path, PathBuf};
-use std::process::Command;
 
 use serde::Serialize;
 
+use super::git::GitGuard;
 use super::validate::{Problem, Reason, validate_value};
 use super::{Secret, SecretError, SecretSet, SecretSource, generate};
 use crate::fsutil::{DirLock, WriteOutcome, ensure_dir, write_atomic};
@@ -26,9 +26,6 @@ fn io_err(action: &'static str, path: &Path) -> impl FnOnce(io::Error) -> Secret
 
 /// The secrets directory, relative to the project root.
 pub const SECRETS_DIR: &str = "secrets";
-
-/// Files under `secrets/` that are meant to be tracked.
-const TRACKABLE: &[&str] = &["README.md", ".gitignore", ".gitkeep"];
 
 /// What `init-secrets` did for one principal.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
@@ -51,59 +48,6 @@ pub struct InitReport {
     pub entries: Vec<InitEntry>,
     /// Whether git ignores the directory (None: not inside a git work tree).
     pub git: GitGuard,
-}
-
-/// Result of the git check on the secrets directory.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
-#[serde(rename_all = "kebab-case")]
-pub enum GitGuard {
-    IgnoredAndUntracked,
-    NotARepository,
-}
-
-impl GitGuard {
-    /// Refuses when `secrets/` is inside a git work tree but not ignored, or when git tracks a
-    /// file in it. Outside a repository nothing can be committed, so that passes.
-    pub fn check(root: &Path) -> Result<GitGuard, SecretError> {
-        let git = |args: &[&str]| Command::new("git").arg("-C").arg(root).args(args).output();
-        match git(&["rev-parse", "--is-inside-work-tree"]) {
-            Ok(out) if out.status.success() => {}
-            // No git, or not a repository: nothing to commit secrets into.
-            _ => return Ok(GitGuard::NotARepository),
-        }
-        let probe = format!("{SECRETS_DIR}/probe.password");
-        let ignored = git(&["check-ignore", "-q", "--no-index", &probe]).map_err(|source| {
-            SecretError::Io {
-                action: "run git check-ignore in",
-                path: root.to_path_buf(),
-                source,
-            }
-        })?;
-        if !ignored.status.success() {
-            return Err(SecretError::NotIgnored {
-                path: root.join(SECRETS_DIR),
-            });
-        }
-        let listed = git(&["ls-files", "--", SECRETS_DIR]).map_err(|source| SecretError::Io {
-            action: "run git ls-files in",
-            path: root.to_path_buf(),
-            source,
-        })?;
-        let tracked: Vec<String> = String::from_utf8_lossy(&listed.stdout)
-            .lines()
-            .filter(|f| {
-                let name = Path::new(f).file_name().and_then(|n| n.to_str());
-                !name.is_some_and(|n| TRACKABLE.contains(&n))
-            })
-            .map(str::to_string)
-            .collect();
-        if !tracked.is_empty() {
-            return Err(SecretError::Tracked {
-                files: tracked.join(", "),
-            });
-        }
-        Ok(GitGuard::IgnoredAndUntracked)
-    }
 }
 
 /// Secrets as files under `<root>/secrets/`.

@@ -9,6 +9,7 @@ use serde::{Deserialize, Serialize};
 
 mod acl;
 mod cluster;
+mod logging;
 mod phase;
 mod pipeline;
 mod service;
@@ -18,8 +19,9 @@ pub use acl::{
     AclBinding, CLUSTER_RESOURCE, Grant, KafkaAcls, Operation, PatternType, ResourceType,
 };
 pub use cluster::{KafkaNode, NODE_COUNTS, node_service};
+pub use logging::{LOG_DRIVERS, Logging};
 pub use phase::{Capabilities, Phase, UnknownPhase};
-pub use pipeline::{Pipeline, Sink};
+pub use pipeline::{DriftAction, Pipeline, Sink};
 pub use service::ServiceKind;
 
 /// Where the settings live, relative to the project root.
@@ -61,6 +63,9 @@ pub struct Settings {
     #[serde(default = "one")]
     pub min_insync_replicas: u16,
     pub services: BTreeMap<String, Service>,
+    /// Every container's log driver and rotation (defaults when absent).
+    #[serde(default)]
+    pub logging: Logging,
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize)]

@@ -34,9 +34,31 @@ pub struct Sink {
     pub fetch_min_bytes: u32,
     /// …or this much time passed (`consumer.fetch.max.wait.ms`).
     pub fetch_max_wait_ms: u32,
-    /// How often written offsets are committed (`offset.flush.interval.ms`): after a crash of
-    /// Connect, at most this much is written twice.
+    /// How often offsets are committed to Kafka (`offset.flush.interval.ms`). Only saves
+    /// re-reading after a crash: the table is the sink's offset store, so nothing is written twice.
     pub commit_interval_ms: u32,
+    /// When ClickHouse rejects rows because the table lost columns since the task started.
+    pub on_schema_drift: DriftAction,
+}
+
+/// What the sink does on schema drift (the connector's `schema.drift.action`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum DriftAction {
+    /// The task fails with the reason; nothing is committed, nothing lost. Restart it once the
+    /// table is fixed (`stackctl up`).
+    Fail,
+    /// The batch goes to the dead-letter topic with the reason; the pipeline goes on.
+    DeadLetter,
+}
+
+impl DriftAction {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            DriftAction::Fail => "fail",
+            DriftAction::DeadLetter => "dead-letter",
+        }
+    }
 }
 
 impl Default for Sink {
@@ -49,6 +71,7 @@ impl Default for Sink {
             fetch_min_bytes: 1,
             fetch_max_wait_ms: 100,
             commit_interval_ms: 1_000,
+            on_schema_drift: DriftAction::Fail,
         }
     }
 }

@@ -57,6 +57,9 @@ impl Settings {
             return Err(invalid("pipeline.partitions", "must be at least 1".into()));
         }
         self.validate_pipeline().map_err(|(s, p)| invalid(s, p))?;
+        if let Some((setting, problem)) = self.logging.problem() {
+            return Err(invalid(setting, problem));
+        }
         let cid = &self.kafka.cluster_id;
         if cid.len() != 22
             || !cid

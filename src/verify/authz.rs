@@ -164,15 +164,24 @@ async fn acls_as_declared(ctx: &Context) -> Outcome {
         Ok(l) => l,
         Err(o) => return o,
     };
-    let held: BTreeSet<AclBinding> = match ctx.endpoints.kafka().acls(&admin).await {
-        Ok(acls) => acls.into_iter().collect(),
+    let (held, unmodelled) = match ctx.endpoints.kafka().acls(&admin).await {
+        Ok(acls) => (
+            acls.modelled.into_iter().collect::<BTreeSet<AclBinding>>(),
+            acls.unmodelled,
+        ),
         Err(e) => return fail(format!("DescribeAcls as {}: {e}", admin.user)),
     };
     let declared = ctx.settings.declared_acls();
-    let extra: Vec<String> = held
+    let mut extra: Vec<String> = held
         .difference(&declared)
         .map(ToString::to_string)
         .collect();
+    // A kind stackctl cannot declare is undeclared by definition.
+    extra.extend(
+        unmodelled
+            .iter()
+            .map(|u| format!("{u} [a kind stackctl does not model]")),
+    );
     let missing: Vec<String> = declared
         .difference(&held)
         .map(ToString::to_string)
@@ -191,40 +200,66 @@ async fn acls_as_declared(ctx: &Context) -> Outcome {
     }
 }
 
-/// The broker's own server.properties, copied out of its container: the authorizer runs and a
-/// resource without ACLs is closed (who the super users are is `posture.super-users`).
-async fn broker_authorizer(ctx: &Context) -> Outcome {
-    if let Err(o) = enforced(ctx) {
-        return o;
-    }
-    let (at, props) =
-        match super::posture::properties_in(ctx, ServiceKind::Kafka, FileId::KafkaServer).await {
-            Ok(p) => p,
-            Err(e) => return fail(e),
-        };
-    let get = |k: &str| props.get(k).map(|v| v.trim().to_string());
+/// What is wrong with the broker's authorizer settings: `authorizer` is the running broker's
+/// `authorizer.class.name`, `allow_everyone` its `allow.everyone.if.no.acl.found` (absent is
+/// Kafka's default, false).
+pub fn authorizer_findings(authorizer: Option<&str>, allow_everyone: Option<&str>) -> Vec<String> {
     let mut wrong = Vec::new();
-    if get("authorizer.class.name").as_deref()
-        != Some("org.apache.kafka.metadata.authorizer.StandardAuthorizer")
+    if authorizer.map(str::trim) != Some("org.apache.kafka.metadata.authorizer.StandardAuthorizer")
     {
         wrong.push(format!(
-            "authorizer.class.name is {:?}, not StandardAuthorizer",
-            get("authorizer.class.name")
+            "authorizer.class.name is {authorizer:?}, not StandardAuthorizer"
         ));
     }
-    // Absent means false, Kafka's default.
-    if get("allow.everyone.if.no.acl.found").is_some_and(|v| !v.eq_ignore_ascii_case("false")) {
+    if allow_everyone.is_some_and(|v| !v.trim().eq_ignore_ascii_case("false")) {
         wrong.push(
             "allow.everyone.if.no.acl.found is true: every resource without an ACL is open".into(),
         );
     }
+    wrong
+}
+
+/// The running broker's authorizer (DescribeConfigs as admin): it runs and a resource without
+/// ACLs is closed (who the super users are is `posture.super-users`). The broker answers for
+/// the authorizer class; `allow.everyone.if.no.acl.found` is the authorizer's own key, which
+/// the broker may not report — then the copy of server.properties it started from says.
+async fn broker_authorizer(ctx: &Context) -> Outcome {
+    let admin = match enforced(ctx).and_then(|_| login(ctx, KafkaRole::Admin)) {
+        Ok(l) => l,
+        Err(o) => return o,
+    };
+    let keys = ["authorizer.class.name", "allow.everyone.if.no.acl.found"];
+    let node = ctx.settings.kafka.node_id as i32;
+    let live = match ctx
+        .endpoints
+        .kafka()
+        .broker_config(&admin, node, &keys)
+        .await
+    {
+        Ok(values) => values,
+        Err(e) => return fail(format!("cannot read the broker's config as admin: {e}")),
+    };
+    let (source, allow_everyone) = match &live[1] {
+        Some(v) => ("the running broker".to_string(), Some(v.clone())),
+        None => {
+            let file = super::posture::properties_in(ctx, ServiceKind::Kafka, FileId::KafkaServer);
+            match file.await {
+                Ok((at, props)) => (
+                    format!("the running broker and {at}"),
+                    props.get(keys[1]).cloned(),
+                ),
+                Err(e) => return fail(e),
+            }
+        }
+    };
+    let wrong = authorizer_findings(live[0].as_deref(), allow_everyone.as_deref());
     if wrong.is_empty() {
         pass(format!(
-            "{at}: StandardAuthorizer, no access without an ACL"
+            "{source}: StandardAuthorizer, no access without an ACL"
         ))
     } else {
         fail(format!(
-            "{at}: {} (templates/kafka/server.properties.j2)",
+            "{source}: {} (templates/kafka/server.properties.j2)",
             wrong.join("; ")
         ))
     }
@@ -254,6 +289,11 @@ async fn rest_refuses(ctx: &Context, api: RestApi, login: Option<Login>, what: &
             "/apis/ccompat/v7/subjects",
         ),
     };
+    rest_verdict(what, path, status.map_err(|e| e.to_string()))
+}
+
+/// Passes only on HTTP 401; any other status or no answer fails.
+fn rest_verdict(what: &str, path: &str, status: Result<u16, String>) -> Outcome {
     match status {
         Ok(401) => pass(format!("{what}: GET {path} → 401")),
         Ok(code) => fail(format!("{what}: GET {path} → {code}, must be 401")),
@@ -341,3 +381,7 @@ pub fn checks() -> Vec<Check> {
         }),
     ]
 }
+
+#[cfg(test)]
+#[path = "authz_tests.rs"]
+mod tests;

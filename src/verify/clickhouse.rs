@@ -6,7 +6,7 @@ use std::time::Duration;
 
 use super::{Check, Context, Outcome, check, fail, pass};
 use crate::clients::Login;
-use crate::clients::clickhouse::ClickHouse;
+use crate::clients::clickhouse::{Answer, ClickHouse};
 use crate::secrets::Secret;
 use crate::settings::ClickHouseRole;
 
@@ -42,12 +42,23 @@ async fn expect_refusal(
     codes: &[u32],
     fix: &str,
 ) -> Outcome {
-    match ch(ctx).query(login, sql, data).await {
-        Ok(a) if a.code.is_some_and(|c| codes.contains(&c)) => pass(format!(
-            "refused with code {} (HTTP {})",
-            a.code.unwrap_or_default(),
-            a.status
-        )),
+    let answer = ch(ctx).query(login, sql, data).await.map_err(|e| {
+        format!(
+            "no answer from ClickHouse on port {}: {e}",
+            ctx.settings.clickhouse.host_http_port
+        )
+    });
+    refusal_verdict(answer, codes, fix)
+}
+
+/// Passes only on an answer carrying one of `codes` (ClickHouse exception codes).
+fn refusal_verdict(answer: Result<Answer, String>, codes: &[u32], fix: &str) -> Outcome {
+    match answer {
+        Ok(Answer {
+            code: Some(code),
+            status,
+            ..
+        }) if codes.contains(&code) => pass(format!("refused with code {code} (HTTP {status})")),
         Ok(a) if a.ok() => fail(format!("ALLOWED (HTTP 200) but must be refused; {fix}")),
         Ok(a) => fail(format!(
             "refused, but with code {:?} (HTTP {}), expected one of {codes:?}: {}",
@@ -61,10 +72,7 @@ async fn expect_refusal(
                 .take(160)
                 .collect::<String>()
         )),
-        Err(e) => fail(format!(
-            "no answer from ClickHouse on port {}: {e}",
-            ctx.settings.clickhouse.host_http_port
-        )),
+        Err(e) => fail(e),
     }
 }
 
@@ -170,4 +178,42 @@ pub fn checks() -> Vec<Check> {
             outcome
         }),
     ]
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn answer(status: u16, code: Option<u32>) -> Result<Answer, String> {
+        Ok(Answer {
+            status,
+            body: code
+                .map(|c| format!("Code: {c}. DB::Exception"))
+                .unwrap_or_default(),
+            code,
+        })
+    }
+
+    #[test]
+    fn only_the_expected_exception_codes_are_a_refusal() {
+        let codes = [497, 164];
+        assert!(matches!(
+            refusal_verdict(answer(500, Some(497)), &codes, "fix"),
+            Outcome::Pass(_)
+        ));
+        assert!(matches!(
+            refusal_verdict(answer(500, Some(164)), &codes, "fix"),
+            Outcome::Pass(_)
+        ));
+        for look_alike in [
+            answer(200, None),
+            answer(500, Some(516)),
+            answer(500, Some(60)),
+            answer(502, None),
+            Err("no answer from ClickHouse on port 18123: connection refused".into()),
+        ] {
+            let verdict = refusal_verdict(look_alike.clone(), &codes, "fix");
+            assert!(matches!(verdict, Outcome::Fail(_)), "{look_alike:?}");
+        }
+    }
 }

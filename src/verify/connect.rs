@@ -58,9 +58,9 @@ pub fn checks() -> Vec<Check> {
             let name = &ctx.settings.connect.connector;
             match connect(ctx).config(name).await {
                 Ok((200, body)) => {
-                    let leaked = ctx.secrets.values().filter(|s| body.contains(s.expose())).count();
-                    if leaked > 0 {
-                        fail(format!("GET /connectors/{name}/config returns {leaked} plaintext secret value(s); use ${{file:…}} references (templates/connect/clickhouse-sink.json.j2)"))
+                    let leaked = super::hygiene::leaks(&ctx.forms, &body);
+                    if !leaked.is_empty() {
+                        fail(format!("GET /connectors/{name}/config returns secret value(s) of {}; use ${{file:…}} references (templates/connect/clickhouse-sink.json.j2)", leaked.join(", ")))
                     } else if ctx.phase.enforces_clickhouse_auth() && !body.contains("${file:") {
                         fail("the connector config carries no ${file:…} reference for the ClickHouse credentials")
                     } else {

@@ -7,8 +7,11 @@ mod authz;
 mod clickhouse;
 mod cluster;
 mod connect;
+#[cfg(test)]
+pub(crate) mod fake;
 mod hygiene;
 mod kafka;
+pub mod log_scan;
 mod pipeline;
 pub mod posture;
 pub mod report;
@@ -22,10 +25,12 @@ use std::time::{Duration, Instant};
 
 use serde::Serialize;
 
+pub use kafka::{Refusal, refusal_verdict, unknown_topic_verdict};
+
 use crate::clients::{ClientSetupError, Endpoints};
 use crate::compose::Stack;
-use crate::engine::Engine;
-use crate::secrets::{Redactor, SecretSet};
+use crate::engine::StackView;
+use crate::secrets::{Form, Redactor, SecretSet};
 use crate::settings::{Phase, Settings};
 
 /// The end-to-end pipeline check (`rotate` runs it too).
@@ -68,8 +73,11 @@ pub struct Context {
     pub settings: Settings,
     pub secrets: SecretSet,
     pub redactor: Redactor,
+    /// Every form of every secret ([`SecretSet::forms`]): what the leak checks look for.
+    pub forms: Vec<Form>,
     pub phase: Phase,
-    pub engine: Engine,
+    /// The engine behind the read-only view the checks need (a fake in unit tests).
+    pub engine: Box<dyn StackView>,
     pub endpoints: Endpoints,
     /// The compose model at this phase: where each rendered file is mounted, what is declared.
     pub stack: Stack,
@@ -83,13 +91,14 @@ impl Context {
         settings: Settings,
         secrets: SecretSet,
         phase: Phase,
-        engine: Engine,
+        engine: Box<dyn StackView>,
         stack: Stack,
     ) -> Result<Context, ClientSetupError> {
         Ok(Context {
             stack,
             root: root.to_path_buf(),
             redactor: Redactor::new(&secrets),
+            forms: secrets.forms(),
             endpoints: Endpoints::new(&settings, &secrets)?,
             settings,
             secrets,

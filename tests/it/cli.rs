@@ -481,6 +481,7 @@ fn verify_lists_its_checks() {
         .expect("run");
     assert!(out.status.success());
     let checks: serde_json::Value = serde_json::from_slice(&out.stdout).expect("json");
-    // 58 on main plus pipeline.dead-letter (issue 12), plus the 4 cluster.* checks (issue 18).
-    assert_eq!(checks.as_array().expect("array").len(), 64);
+    // 58 on main plus pipeline.dead-letter (issue 12), plus hygiene.mounted-secret-modes
+    // (issue 16), plus the 4 cluster.* checks (issue 18).
+    assert_eq!(checks.as_array().expect("array").len(), 65);
 }

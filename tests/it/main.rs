@@ -1,14 +1,20 @@
 //! The integration-test binary: black-box CLI tests on the built binary, snapshot tests of the
 //! rendered files, and escaping round-trips through real parsers.
 
+mod ci;
 mod cli;
 mod cluster;
 mod e2e;
+mod e2e_ci;
 mod e2e_cluster;
+mod e2e_crash;
 mod e2e_pipeline;
+mod e2e_stress;
 mod e2e_tools;
+mod e2e_truth;
 mod escaping;
 mod habits;
+mod kubernetes;
 mod posture;
 mod render;
 

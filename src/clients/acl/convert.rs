@@ -2,7 +2,78 @@
 
 use rdkafka::bindings as rd;
 
-use crate::settings::{Operation, PatternType, ResourceType};
+use crate::settings::{AclBinding, Operation, PatternType, ResourceType};
+
+/// A binding the broker holds that stackctl's vocabulary cannot express: a resource type (User,
+/// DelegationToken), an operation (CreateTokens, DescribeTokens), a pattern or a permission that
+/// librdkafka reports as UNKNOWN, or that stackctl does not model. It is never declared, so it
+/// always counts as undeclared. The raw enums are kept to delete it again.
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub struct UnmodelledAcl {
+    pub principal: String,
+    pub host: String,
+    pub name: String,
+    pub(super) restype: rd::rd_kafka_ResourceType_t,
+    pub(super) pattern: rd::rd_kafka_ResourcePatternType_t,
+    pub(super) operation: rd::rd_kafka_AclOperation_t,
+    pub(super) permission: rd::rd_kafka_AclPermissionType_t,
+}
+
+impl std::fmt::Display for UnmodelledAcl {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        use rd::rd_kafka_AclPermissionType_t::*;
+        let permission = match self.permission {
+            RD_KAFKA_ACL_PERMISSION_TYPE_ALLOW => "ALLOW",
+            RD_KAFKA_ACL_PERMISSION_TYPE_DENY => "DENY",
+            _ => "UNKNOWN-PERMISSION",
+        };
+        let operation = operation_back(self.operation).map_or(
+            "an operation stackctl does not model (UNKNOWN)".to_string(),
+            |o| format!("{o:?}"),
+        );
+        let resource = resource_type_back(self.restype).map_or(
+            "a resource type stackctl does not model (UNKNOWN)".to_string(),
+            |r| format!("{r:?}"),
+        );
+        let pattern = match pattern_type_back(self.pattern) {
+            Some(PatternType::Literal) => "",
+            Some(PatternType::Prefixed) => "*",
+            None => " (pattern UNKNOWN)",
+        };
+        write!(
+            f,
+            "{} {permission} {operation} on {resource}:{}{pattern} from {}",
+            self.principal, self.name, self.host
+        )
+    }
+}
+
+/// One binding the broker holds.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum HeldAcl {
+    Modelled(AclBinding),
+    Unmodelled(UnmodelledAcl),
+}
+
+/// Every binding the broker holds, split by whether stackctl can express it.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct HeldAcls {
+    pub modelled: Vec<AclBinding>,
+    pub unmodelled: Vec<UnmodelledAcl>,
+}
+
+impl FromIterator<HeldAcl> for HeldAcls {
+    fn from_iter<I: IntoIterator<Item = HeldAcl>>(iter: I) -> HeldAcls {
+        let mut out = HeldAcls::default();
+        for held in iter {
+            match held {
+                HeldAcl::Modelled(b) => out.modelled.push(b),
+                HeldAcl::Unmodelled(u) => out.unmodelled.push(u),
+            }
+        }
+        out
+    }
+}
 
 pub(super) fn resource_type(r: ResourceType) -> rd::rd_kafka_ResourceType_t {
     match r {
@@ -103,6 +174,27 @@ pub(super) fn operation_back(o: rd::rd_kafka_AclOperation_t) -> Option<Operation
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn an_unmodelled_binding_is_named_without_guessing() {
+        use rd::rd_kafka_AclOperation_t::RD_KAFKA_ACL_OPERATION_UNKNOWN;
+        use rd::rd_kafka_AclPermissionType_t::RD_KAFKA_ACL_PERMISSION_TYPE_ALLOW;
+        use rd::rd_kafka_ResourcePatternType_t::RD_KAFKA_RESOURCE_PATTERN_LITERAL;
+        use rd::rd_kafka_ResourceType_t::RD_KAFKA_RESOURCE_UNKNOWN;
+        let u = UnmodelledAcl {
+            principal: "User:mallory".into(),
+            host: "*".into(),
+            name: "User:app".into(),
+            restype: RD_KAFKA_RESOURCE_UNKNOWN,
+            pattern: RD_KAFKA_RESOURCE_PATTERN_LITERAL,
+            operation: RD_KAFKA_ACL_OPERATION_UNKNOWN,
+            permission: RD_KAFKA_ACL_PERMISSION_TYPE_ALLOW,
+        };
+        assert_eq!(
+            u.to_string(),
+            "User:mallory ALLOW an operation stackctl does not model (UNKNOWN) on a resource type stackctl does not model (UNKNOWN):User:app from *"
+        );
+    }
 
     #[test]
     fn every_operation_maps_both_ways() {

@@ -15,7 +15,8 @@ use rdkafka::config::ClientConfig;
 use rdkafka::types::RDKafkaErrorCode;
 
 use super::convert::{
-    operation, operation_back, pattern_type, pattern_type_back, resource_type, resource_type_back,
+    HeldAcl, HeldAcls, UnmodelledAcl, operation, operation_back, pattern_type, pattern_type_back,
+    resource_type, resource_type_back,
 };
 use crate::settings::AclBinding;
 
@@ -122,44 +123,113 @@ fn new_binding(
 
 /// A filter that matches every binding of every principal.
 fn match_all() -> Result<Owned<rd::rd_kafka_AclBindingFilter_t>, AclError> {
+    use rd::rd_kafka_AclOperation_t::RD_KAFKA_ACL_OPERATION_ANY;
+    use rd::rd_kafka_AclPermissionType_t::RD_KAFKA_ACL_PERMISSION_TYPE_ANY;
+    use rd::rd_kafka_ResourcePatternType_t::RD_KAFKA_RESOURCE_PATTERN_ANY;
+    use rd::rd_kafka_ResourceType_t::RD_KAFKA_RESOURCE_ANY;
+    let any = UnmodelledAcl {
+        principal: String::new(),
+        host: String::new(),
+        name: String::new(),
+        restype: RD_KAFKA_RESOURCE_ANY,
+        pattern: RD_KAFKA_RESOURCE_PATTERN_ANY,
+        operation: RD_KAFKA_ACL_OPERATION_ANY,
+        permission: RD_KAFKA_ACL_PERMISSION_TYPE_ANY,
+    };
+    new_filter("DescribeAcls", &any, true)
+}
+
+/// The narrowest filter librdkafka can build for `u`: its known fields exact, each UNKNOWN one
+/// (which a filter cannot carry) as ANY. With `any_text`, empty strings match anything.
+fn new_filter(
+    call: &'static str,
+    u: &UnmodelledAcl,
+    any_text: bool,
+) -> Result<Owned<rd::rd_kafka_AclBindingFilter_t>, AclError> {
+    use rd::rd_kafka_AclOperation_t::*;
+    use rd::rd_kafka_AclPermissionType_t::*;
+    use rd::rd_kafka_ResourcePatternType_t::*;
+    use rd::rd_kafka_ResourceType_t::*;
+    let cstr = |s: &str| -> Result<Option<CString>, AclError> {
+        (!(any_text && s.is_empty()))
+            .then(|| cstring(call, s))
+            .transpose()
+    };
+    let (name, principal, host) = (cstr(&u.name)?, cstr(&u.principal)?, cstr(&u.host)?);
+    let ptr_of = |c: &Option<CString>| c.as_ref().map_or(std::ptr::null(), |c| c.as_ptr());
+    let restype = match u.restype {
+        RD_KAFKA_RESOURCE_UNKNOWN => RD_KAFKA_RESOURCE_ANY,
+        r => r,
+    };
+    let pattern = match u.pattern {
+        RD_KAFKA_RESOURCE_PATTERN_UNKNOWN => RD_KAFKA_RESOURCE_PATTERN_ANY,
+        p => p,
+    };
+    let operation = match u.operation {
+        RD_KAFKA_ACL_OPERATION_UNKNOWN => RD_KAFKA_ACL_OPERATION_ANY,
+        o => o,
+    };
+    let permission = match u.permission {
+        RD_KAFKA_ACL_PERMISSION_TYPE_UNKNOWN => RD_KAFKA_ACL_PERMISSION_TYPE_ANY,
+        p => p,
+    };
     let mut errstr = [0 as c_char; 512];
-    // SAFETY: null name/principal/host mean "any"; errstr is writable.
+    // SAFETY: the strings are null ("any") or valid for the call; errstr is writable.
     let ptr = unsafe {
         rd::rd_kafka_AclBindingFilter_new(
-            rd::rd_kafka_ResourceType_t::RD_KAFKA_RESOURCE_ANY,
-            std::ptr::null(),
-            rd::rd_kafka_ResourcePatternType_t::RD_KAFKA_RESOURCE_PATTERN_ANY,
-            std::ptr::null(),
-            std::ptr::null(),
-            rd::rd_kafka_AclOperation_t::RD_KAFKA_ACL_OPERATION_ANY,
-            rd::rd_kafka_AclPermissionType_t::RD_KAFKA_ACL_PERMISSION_TYPE_ANY,
+            restype,
+            ptr_of(&name),
+            pattern,
+            ptr_of(&principal),
+            ptr_of(&host),
+            operation,
+            permission,
             errstr.as_mut_ptr(),
             errstr.len(),
         )
     };
     Owned::new(ptr, rd::rd_kafka_AclBinding_destroy).ok_or_else(|| AclError::Client {
-        call: "DescribeAcls",
+        call,
         // SAFETY: librdkafka wrote a NUL-terminated message into errstr.
         message: unsafe { text(errstr.as_ptr()) }.unwrap_or_default(),
     })
 }
 
-/// Reads a binding librdkafka returned into an owned one (None for kinds stackctl never grants).
+/// Reads a binding librdkafka returned into an owned one: in stackctl's vocabulary where every
+/// field has a word there, otherwise as an [`UnmodelledAcl`] (never dropped).
 ///
 /// SAFETY: `b` is a valid binding that outlives this call.
-unsafe fn read_binding(b: *const rd::rd_kafka_AclBinding_t) -> Option<AclBinding> {
-    unsafe {
+unsafe fn read_binding(b: *const rd::rd_kafka_AclBinding_t) -> HeldAcl {
+    use rd::rd_kafka_AclPermissionType_t::*;
+    // librdkafka reports any code it does not know as UNKNOWN, so the enums are always valid.
+    let raw = unsafe {
+        UnmodelledAcl {
+            principal: text(rd::rd_kafka_AclBinding_principal(b)).unwrap_or_default(),
+            host: text(rd::rd_kafka_AclBinding_host(b)).unwrap_or_default(),
+            name: text(rd::rd_kafka_AclBinding_name(b)).unwrap_or_default(),
+            restype: rd::rd_kafka_AclBinding_restype(b),
+            pattern: rd::rd_kafka_AclBinding_resource_pattern_type(b),
+            operation: rd::rd_kafka_AclBinding_operation(b),
+            permission: rd::rd_kafka_AclBinding_permission_type(b),
+        }
+    };
+    let allow = match raw.permission {
+        RD_KAFKA_ACL_PERMISSION_TYPE_ALLOW => Some(true),
+        RD_KAFKA_ACL_PERMISSION_TYPE_DENY => Some(false),
+        _ => None,
+    };
+    let modelled = (|| {
         Some(AclBinding {
-            resource: resource_type_back(rd::rd_kafka_AclBinding_restype(b))?,
-            name: text(rd::rd_kafka_AclBinding_name(b))?,
-            pattern: pattern_type_back(rd::rd_kafka_AclBinding_resource_pattern_type(b))?,
-            principal: text(rd::rd_kafka_AclBinding_principal(b))?,
-            host: text(rd::rd_kafka_AclBinding_host(b))?,
-            operation: operation_back(rd::rd_kafka_AclBinding_operation(b))?,
-            allow: rd::rd_kafka_AclBinding_permission_type(b)
-                == rd::rd_kafka_AclPermissionType_t::RD_KAFKA_ACL_PERMISSION_TYPE_ALLOW,
+            resource: resource_type_back(raw.restype)?,
+            name: raw.name.clone(),
+            pattern: pattern_type_back(raw.pattern)?,
+            principal: raw.principal.clone(),
+            host: raw.host.clone(),
+            operation: operation_back(raw.operation)?,
+            allow: allow?,
         })
-    }
+    })();
+    modelled.map_or(HeldAcl::Unmodelled(raw), HeldAcl::Modelled)
 }
 
 /// One admin call: a fresh queue, options with a request timeout, the call, then the one result
@@ -275,8 +345,8 @@ impl AclAdmin {
         }
     }
 
-    /// Every binding the broker holds.
-    pub fn describe(&self) -> Result<Vec<AclBinding>, AclError> {
+    /// Every binding the broker holds, whether stackctl models its kind or not.
+    pub fn describe(&self) -> Result<HeldAcls, AclError> {
         let filter = match_all()?;
         let event = self.call("DescribeAcls").run(
             rd::rd_kafka_admin_op_t::RD_KAFKA_ADMIN_OP_DESCRIBEACLS,
@@ -286,20 +356,14 @@ impl AclAdmin {
                 rd::rd_kafka_DescribeAcls(rk, filter.as_ptr(), options, queue)
             },
         )?;
-        let mut out = Vec::new();
         // SAFETY: the event is a DescribeAcls result; the array and bindings belong to it and
         // are read before it is dropped.
         unsafe {
             let result = rd::rd_kafka_event_DescribeAcls_result(event.as_ptr());
             let mut count = 0usize;
             let acls = rd::rd_kafka_DescribeAcls_result_acls(result, &mut count);
-            for i in 0..count {
-                if let Some(b) = read_binding(*acls.add(i)) {
-                    out.push(b);
-                }
-            }
+            Ok((0..count).map(|i| read_binding(*acls.add(i))).collect())
         }
-        Ok(out)
     }
 
     /// Creates `bindings` (existing ones are kept as they are).
@@ -345,14 +409,31 @@ impl AclAdmin {
     }
 
     /// Deletes exactly `bindings` (each used as an exact filter); returns what was deleted.
-    pub fn delete(&self, bindings: &[AclBinding]) -> Result<Vec<AclBinding>, AclError> {
-        if bindings.is_empty() {
-            return Ok(Vec::new());
-        }
+    pub fn delete(&self, bindings: &[AclBinding]) -> Result<HeldAcls, AclError> {
         let owned = bindings
             .iter()
             .map(|b| new_binding("DeleteAcls", b))
             .collect::<Result<Vec<_>, _>>()?;
+        self.delete_matching(owned)
+    }
+
+    /// Deletes `acls`, each through the narrowest filter librdkafka can build (see
+    /// [`new_filter`]); returns everything that matched.
+    pub fn delete_unmodelled(&self, acls: &[UnmodelledAcl]) -> Result<HeldAcls, AclError> {
+        let owned = acls
+            .iter()
+            .map(|u| new_filter("DeleteAcls", u, false))
+            .collect::<Result<Vec<_>, _>>()?;
+        self.delete_matching(owned)
+    }
+
+    fn delete_matching(
+        &self,
+        owned: Vec<Owned<rd::rd_kafka_AclBindingFilter_t>>,
+    ) -> Result<HeldAcls, AclError> {
+        if owned.is_empty() {
+            return Ok(HeldAcls::default());
+        }
         let mut ptrs: Vec<*mut rd::rd_kafka_AclBinding_t> =
             owned.iter().map(Owned::as_ptr).collect();
         let event = self.call("DeleteAcls").run(
@@ -383,52 +464,13 @@ impl AclAdmin {
                 let mut matched = 0usize;
                 let acls =
                     rd::rd_kafka_DeleteAcls_result_response_matching_acls(response, &mut matched);
-                for j in 0..matched {
-                    if let Some(b) = read_binding(*acls.add(j)) {
-                        deleted.push(b);
-                    }
-                }
+                deleted.extend((0..matched).map(|j| read_binding(*acls.add(j))));
             }
         }
-        Ok(deleted)
+        Ok(deleted.into_iter().collect())
     }
 }
 
 #[cfg(test)]
-mod tests {
-    use super::*;
-    use crate::settings::{Operation, PatternType, ResourceType};
-
-    #[test]
-    fn a_binding_round_trips_through_librdkafka() {
-        let b = AclBinding {
-            principal: "User:app".into(),
-            resource: ResourceType::Group,
-            name: "app-".into(),
-            pattern: PatternType::Prefixed,
-            operation: Operation::Read,
-            host: "*".into(),
-            allow: true,
-        };
-        let owned = new_binding("test", &b).expect("binding");
-        // SAFETY: owned is a live binding.
-        assert_eq!(unsafe { read_binding(owned.as_ptr()) }, Some(b));
-        let bad = AclBinding {
-            name: "nul\0".into(),
-            ..b_clone()
-        };
-        assert!(new_binding("test", &bad).is_err());
-    }
-
-    fn b_clone() -> AclBinding {
-        AclBinding {
-            principal: "User:app".into(),
-            resource: ResourceType::Topic,
-            name: "events".into(),
-            pattern: PatternType::Literal,
-            operation: Operation::Write,
-            host: "*".into(),
-            allow: true,
-        }
-    }
-}
+#[path = "ffi_tests.rs"]
+mod tests;

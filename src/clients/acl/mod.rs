@@ -10,6 +10,7 @@ mod ffi;
 use std::collections::BTreeSet;
 use std::time::Duration;
 
+pub use convert::{HeldAcl, HeldAcls, UnmodelledAcl};
 pub use ffi::{AclAdmin, AclError};
 
 use super::Login;
@@ -22,6 +23,9 @@ pub struct AclSync {
     pub created: Vec<AclBinding>,
     /// Bindings the broker held that the settings do not declare (drift), now gone.
     pub removed: Vec<AclBinding>,
+    /// Bindings of kinds stackctl does not model (never declared, so always drift), now gone;
+    /// as [`UnmodelledAcl`]'s text.
+    pub removed_unmodelled: Vec<String>,
     pub kept: usize,
 }
 
@@ -30,8 +34,9 @@ impl Kafka {
         AclAdmin::new(&self.config(&Security::Sasl(login.clone())), bound)
     }
 
-    /// Every binding the broker holds (as `login`, who needs Describe on the cluster).
-    pub async fn acls(&self, login: &Login) -> Result<Vec<AclBinding>, AclError> {
+    /// Every binding the broker holds (as `login`, who needs Describe on the cluster), of kinds
+    /// stackctl models or not.
+    pub async fn acls(&self, login: &Login) -> Result<HeldAcls, AclError> {
         let admin = self.acl_admin(login, ACL_BOUND)?;
         blocking(move || admin.describe()).await
     }
@@ -47,8 +52,10 @@ impl Kafka {
         blocking(move || admin.create(&bindings)).await
     }
 
-    /// Makes the broker hold exactly `declared`: creates what is missing, deletes what is not
-    /// declared. Idempotent: a second run changes nothing.
+    /// Makes the broker hold exactly `declared`: deletes what is not declared (including every
+    /// binding of a kind stackctl does not model), then creates what is missing — read again,
+    /// since deleting an unmodelled binding may take declared ones sharing its filter with it.
+    /// Idempotent: a second run changes nothing.
     pub async fn sync_acls(
         &self,
         login: &Login,
@@ -57,15 +64,23 @@ impl Kafka {
         let admin = self.acl_admin(login, ACL_BOUND)?;
         let declared = declared.clone();
         blocking(move || {
-            let held: BTreeSet<AclBinding> = admin.describe()?.into_iter().collect();
-            let missing: Vec<AclBinding> = declared.difference(&held).cloned().collect();
+            let before = admin.describe()?;
+            let held: BTreeSet<AclBinding> = before.modelled.into_iter().collect();
             let extra: Vec<AclBinding> = held.difference(&declared).cloned().collect();
-            admin.create(&missing)?;
             let removed = admin.delete(&extra)?;
+            let swept = admin.delete_unmodelled(&before.unmodelled)?;
+            let now: BTreeSet<AclBinding> = if swept.modelled.is_empty() {
+                held.intersection(&declared).cloned().collect()
+            } else {
+                admin.describe()?.modelled.into_iter().collect()
+            };
+            let missing: Vec<AclBinding> = declared.difference(&now).cloned().collect();
+            admin.create(&missing)?;
             Ok(AclSync {
                 kept: held.intersection(&declared).count(),
                 created: missing,
-                removed,
+                removed: removed.modelled,
+                removed_unmodelled: swept.unmodelled.iter().map(ToString::to_string).collect(),
             })
         })
         .await

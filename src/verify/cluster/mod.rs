@@ -110,7 +110,10 @@ async fn config_of(ctx: &Context, node: &KafkaNode, admin: &Login) -> Result<Vec
         );
     }
     let keys: Vec<&str> = expected.keys().copied().collect();
-    let values = on(node).broker_config(admin, node.id as i32, &keys).await?;
+    let values = on(node)
+        .broker_config(admin, node.id as i32, &keys)
+        .await
+        .map_err(|e| e.to_string())?;
     Ok(keys
         .iter()
         .zip(values)
@@ -199,7 +202,7 @@ async fn quorum_healthy(ctx: &Context) -> Outcome {
     }) else {
         return fail("no Kafka node is running");
     };
-    match quorum::describe(&ctx.engine, &c.id).await {
+    match quorum::describe(ctx.engine.as_ref(), &c.id).await {
         Ok(members) => match quorum::judge(&members, &expected) {
             Ok(m) => pass(format!("{m} (kafka-metadata-quorum in {})", c.name)),
             Err(m) => fail(m),

@@ -1,7 +1,7 @@
 //! The KRaft quorum as `kafka-metadata-quorum describe --replication` reports it, run inside a
 //! node's container (librdkafka has no DescribeMetadataQuorum): each voter, its lag, its status.
 
-use crate::engine::Engine;
+use crate::engine::StackView;
 
 /// How far behind the leader a follower may have last caught up and still count as caught up.
 pub const CAUGHT_UP_WITHIN_MS: i64 = 10_000;
@@ -99,7 +99,7 @@ pub fn judge(members: &[Member], expected: &[u32]) -> Result<String, String> {
 }
 
 /// Runs the tool in container `id` as the admin login the node's health check uses.
-pub async fn describe(engine: &Engine, id: &str) -> Result<Vec<Member>, String> {
+pub async fn describe(engine: &dyn StackView, id: &str) -> Result<Vec<Member>, String> {
     let cmd = [
         "/opt/kafka/bin/stackctl-kafka",
         "run-class",
@@ -111,7 +111,7 @@ pub async fn describe(engine: &Engine, id: &str) -> Result<Vec<Member>, String> 
         "describe",
         "--replication",
     ];
-    let (code, output) = engine.exec(id, &cmd).await.map_err(|e| e.to_string())?;
+    let (code, output) = engine.ask_tool(id, &cmd).await.map_err(|e| e.to_string())?;
     if code != 0 {
         return Err(format!(
             "kafka-metadata-quorum exited {code}: {}",

@@ -25,22 +25,32 @@ fn declared_listeners(settings: &Settings) -> BTreeMap<String, BTreeSet<String>>
     ])
 }
 
-/// Listeners the broker has but the settings do not, and principals a listener accepts beyond
-/// the declared ones.
+/// Listeners the broker has but the settings do not, principals a listener accepts beyond the
+/// declared ones, and declared listeners whose logins cannot be read (absent, without SASL, or
+/// without a PLAIN login section): who those accept is unknown, which is never a pass.
 pub(super) fn listener_findings(
     broker: &parse::BrokerConfig,
     declared: &BTreeMap<String, BTreeSet<String>>,
 ) -> Vec<String> {
     let mut more = Vec::new();
     for (name, listener) in &broker.listeners {
+        let sasl = listener.protocol.starts_with("SASL_");
         match declared.get(name) {
-            None if !listener.protocol.starts_with("SASL_") => more.push(format!(
+            None if !sasl => more.push(format!(
                 "undeclared listener {name} ({}) accepts anyone as User:ANONYMOUS",
                 listener.protocol
             )),
             None => more.push(format!(
                 "undeclared listener {name} ({}) accepting {:?}",
                 listener.protocol, listener.principals
+            )),
+            Some(_) if !sasl => more.push(format!(
+                "listener {name} uses {}, not SASL: it accepts anyone as User:ANONYMOUS",
+                listener.protocol
+            )),
+            Some(_) if listener.principals.is_empty() => more.push(format!(
+                "listener {name} has no PLAIN login section (listener.name.{}.plain.sasl.jaas.config), so whom it accepts cannot be read",
+                name.to_ascii_lowercase()
             )),
             Some(allowed) => {
                 let extra: Vec<&String> = listener.principals.difference(allowed).collect();
@@ -51,6 +61,14 @@ pub(super) fn listener_findings(
                 }
             }
         }
+    }
+    for name in declared
+        .keys()
+        .filter(|n| !broker.listeners.contains_key(*n))
+    {
+        more.push(format!(
+            "declared listener {name} is not among the broker's listeners, so whom it accepts cannot be read"
+        ));
     }
     more
 }
@@ -195,6 +213,17 @@ async fn clickhouse_users(ctx: &Context) -> Outcome {
         .map(|r| ctx.settings.clickhouse_principal(r).user().to_string())
         .collect();
     let extra: Vec<&String> = users.keys().filter(|u| !declared.contains(*u)).collect();
+    // Not finding the declared users means the files were not read as the server reads them.
+    let missing: Vec<&String> = declared
+        .iter()
+        .filter(|u| !users.contains_key(*u))
+        .collect();
+    if ctx.phase.enforces_clickhouse_auth() && !missing.is_empty() {
+        return fail(format!(
+            "{}: declared ClickHouse user(s) {missing:?} not found in users.xml / users.d, so what the server holds was not read; run `stackctl up`",
+            c.name
+        ));
+    }
     if extra.is_empty() {
         pass(format!(
             "{}: users {:?} only, `default` gone",
@@ -296,17 +325,26 @@ async fn images(ctx: &Context) -> Outcome {
     };
     let mut wrong = Vec::new();
     for (c, facts) in &containers {
-        let Some(declared) = ctx.settings.service_settings(&c.service) else {
+        // The stack's image: for a recipe, the tag of its identity.
+        let Some(declared) = ctx.stack.service(&c.service) else {
+            wrong.push(format!(
+                "{} belongs to service `{}`, which the stack does not declare (remove it: `stackctl down`, then `up`)",
+                c.name, c.service
+            ));
             continue;
         };
         match ctx.engine.image_id(&declared.image).await {
-            Some(id) if id == facts.image_id => {}
-            Some(id) => wrong.push(format!(
+            Ok(Some(id)) if id == facts.image_id => {}
+            Ok(Some(id)) => wrong.push(format!(
                 "{} runs image {} but {} is {id} (run `stackctl up`)",
                 c.service, facts.image_id, declared.image
             )),
-            None => wrong.push(format!(
+            Ok(None) => wrong.push(format!(
                 "{}: image {} is not present",
+                c.service, declared.image
+            )),
+            Err(e) => wrong.push(format!(
+                "{}: cannot ask the engine for image {}: {e}",
                 c.service, declared.image
             )),
         }

@@ -45,6 +45,30 @@ fn the_rendered_broker_has_exactly_the_declared_principals() {
 }
 
 #[test]
+fn a_declared_listener_without_its_login_section_fails() {
+    let (settings, text) = rendered(FileId::KafkaServer);
+    let line = text
+        .lines()
+        .find(|l| l.starts_with("listener.name.external.plain.sasl.jaas.config="))
+        .expect("the EXTERNAL login section");
+    let without = text.replace(line, "");
+    let found = listener_findings(&broker(&without), &declared_listeners(&settings));
+    assert_eq!(
+        found,
+        [
+            "listener EXTERNAL has no PLAIN login section (listener.name.external.plain.sasl.jaas.config), so whom it accepts cannot be read"
+        ]
+    );
+    let no_listeners = edited(&text, "listeners=", "ignored.listeners=");
+    let found = listener_findings(&broker(&no_listeners), &declared_listeners(&settings));
+    assert_eq!(found.len(), 3, "{found:?}");
+    assert!(
+        found.iter().all(|f| f.starts_with("declared listener ")),
+        "{found:?}"
+    );
+}
+
+#[test]
 fn a_backdoor_jaas_user_is_named() {
     let (settings, text) = rendered(FileId::KafkaServer);
     let backdoor = edited(

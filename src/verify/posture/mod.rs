@@ -46,6 +46,13 @@ async fn containers_with_facts(
         .project_containers(&ctx.settings.project)
         .await
         .map_err(|e| e.to_string())?;
+    if containers.is_empty() {
+        // Nothing to look at is not evidence of a good posture.
+        return Err(format!(
+            "no containers of project {}: run `stackctl up`",
+            ctx.settings.project
+        ));
+    }
     let facts =
         futures_util::future::join_all(containers.iter().map(|c| ctx.engine.facts(&c.id))).await;
     containers

@@ -151,7 +151,10 @@ pub async fn observe(ctx: &Context) -> Result<Posture, String> {
             .acls(&admin)
             .await
             .map_err(|e| e.to_string())?;
-        posture.acls = acls.iter().map(acl_key).collect();
+        posture.acls = acls.modelled.iter().map(acl_key).collect();
+        posture
+            .acls
+            .extend(acls.unmodelled.iter().map(ToString::to_string));
     }
     if ctx.phase.enforces_clickhouse_auth() {
         let ch = container(ctx, ServiceKind::ClickHouse).await?;

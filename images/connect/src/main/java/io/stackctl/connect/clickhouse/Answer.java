@@ -5,26 +5,30 @@ import java.util.regex.Matcher;
 import java.util.regex.Pattern;
 
 /**
- * What ClickHouse answered to an INSERT, and what that means for the records in it.
+ * What ClickHouse answered to a request, and what that means for the records in it.
  *
  * <p>ClickHouse 18.16 answers HTTP 500 both for a row it cannot parse and for a server fault, and
  * sends no X-ClickHouse-Exception-Code header; the body starts with {@code Code: N, e.displayText()
- * = DB::Exception: ...}. So the class comes from N, not from the status.
+ * = DB::Exception: ...}. So the class comes from N, not from the status, through three explicit
+ * lists (names from ClickHouse's ErrorCodes.cpp; the retriable list follows the one ClickHouse's own
+ * Kafka connector keeps). A code on none of them is UNKNOWN: retried a bounded number of times.
  */
 public record Answer(int status, String body) {
     /** What to do about the records of a request. */
     public enum Kind {
-        /** Written. */
+        /** Written (or, for a query, answered). */
         OK,
-        /** A row is bad: find it (split the batch) and send it to the dead-letter topic. */
+        /** A row is bad: find it and send it to the dead-letter topic. */
         DATA,
         /** The sink is misconfigured (table, login, privileges): no record can be written. */
         FATAL,
         /** ClickHouse is unreachable, starting, overloaded or failed: retry the same records later. */
-        TRANSIENT
+        RETRIABLE,
+        /** A code on no list: retried `retry.unknown.max` times, then the task fails with it. */
+        UNKNOWN
     }
 
-    /** Codes of a row ClickHouse cannot parse or convert (ErrorCodes.cpp names). */
+    /** Codes of a row ClickHouse cannot parse or convert. */
     static final Set<Integer> DATA_CODES = Set.of(
         6,   // CANNOT_PARSE_TEXT
         25,  // CANNOT_PARSE_ESCAPE_SEQUENCE
@@ -60,6 +64,26 @@ public record Answer(int status, String body) {
         516  // AUTHENTICATION_FAILED (newer servers)
     );
 
+    /** Server-side conditions that pass: the same request may succeed later. */
+    static final Set<Integer> RETRIABLE_CODES = Set.of(
+        3,   // UNEXPECTED_END_OF_FILE (connection cut mid-request)
+        107, // FILE_DOESNT_EXIST
+        159, // TIMEOUT_EXCEEDED
+        202, // TOO_MANY_SIMULTANEOUS_QUERIES
+        203, // NO_FREE_CONNECTION
+        209, // SOCKET_TIMEOUT
+        210, // NETWORK_ERROR
+        236, // ABORTED
+        241, // MEMORY_LIMIT_EXCEEDED
+        242, // TABLE_IS_READ_ONLY
+        252, // TOO_MANY_PARTS
+        285, // TOO_FEW_LIVE_REPLICAS
+        319, // UNKNOWN_STATUS_OF_INSERT
+        394, // QUERY_WAS_CANCELLED
+        425, // SYSTEM_ERROR
+        999  // KEEPER_EXCEPTION
+    );
+
     private static final Pattern CODE = Pattern.compile("^Code: (\\d+)");
     private static final Pattern ROW = Pattern.compile("\\(at row (\\d+)\\)");
 
@@ -93,9 +117,13 @@ public record Answer(int status, String body) {
         if (FATAL_CODES.contains(code) || status == 401 || status == 403) {
             return Kind.FATAL;
         }
-        // Server faults (memory, too many parts, timeouts), a starting server, a proxy error,
-        // codes this sink does not know: never the records' fault, so never the dead-letter topic.
-        return Kind.TRANSIENT;
+        if (RETRIABLE_CODES.contains(code)) {
+            return Kind.RETRIABLE;
+        }
+        if (code < 0 && (status == 502 || status == 503 || status == 504)) {
+            return Kind.RETRIABLE; // a proxy or a starting server: no ClickHouse code at all
+        }
+        return Kind.UNKNOWN;
     }
 
     /** One line for a log or an exception message: status, code and ClickHouse's reason. */
@@ -110,8 +138,8 @@ public record Answer(int status, String body) {
         if (at >= 0) {
             text = text.substring(at + prefix.length());
         }
-        if (text.length() > 500) {
-            text = text.substring(0, 500) + "...";
+        if (text.length() > 300) {
+            text = text.substring(0, 300) + "...";
         }
         int code = code();
         return "HTTP " + status + (code >= 0 ? ", ClickHouse code " + code : "") + ": " + text;

@@ -1,17 +1,52 @@
 package io.stackctl.connect.clickhouse;
 
 import java.nio.charset.StandardCharsets;
+import java.util.ArrayList;
+import java.util.List;
 
 /** Turns a record value into one JSONEachRow row, or says why it cannot be one. */
 final class Rows {
     private Rows() {
     }
 
-    /** A record value as row bytes (with the trailing newline), or the reason it is no row. */
-    record Row(byte[] bytes, String problem) {
+    /**
+     * A record value as row bytes (with the trailing newline), or the reason it is no row; `keys`:
+     * the object's top-level keys (null when one is written with escapes: ClickHouse judges it).
+     */
+    record Row(byte[] bytes, String problem, List<String> keys) {
+        Row(byte[] bytes, String problem) {
+            this(bytes, problem, null);
+        }
+
         boolean ok() {
             return problem == null;
         }
+    }
+
+    /** A record as a row that also names where it came from (the sink's offset columns). */
+    static Row of(Object value, String topic, int partition, long offset) {
+        Row row = of(value);
+        if (!row.ok()) {
+            return row;
+        }
+        // The framed text starts with '{' (Rows.of strips it); the source fields go first.
+        String text = new String(row.bytes(), StandardCharsets.UTF_8);
+        String rest = text.substring(1).stripLeading();
+        String source = "{\"" + SinkConfig.TOPIC_COLUMN + "\":\"" + jsonEscape(topic) + "\",\""
+            + SinkConfig.PARTITION_COLUMN + "\":" + partition + ",\"" + SinkConfig.OFFSET_COLUMN + "\":" + offset;
+        String joined = rest.startsWith("}") ? source + rest : source + "," + rest;
+        return new Row(joined.getBytes(StandardCharsets.UTF_8), null, topLevelKeys(text));
+    }
+
+    private static String jsonEscape(String s) {
+        StringBuilder b = new StringBuilder(s.length());
+        for (char c : s.toCharArray()) {
+            if (c == '"' || c == '\\') {
+                b.append('\\');
+            }
+            b.append(c);
+        }
+        return b.toString();
     }
 
     static Row of(Object value) {
@@ -32,6 +67,47 @@ final class Rows {
         }
         byte[] utf8 = (text.strip() + "\n").getBytes(StandardCharsets.UTF_8);
         return new Row(utf8, null);
+    }
+
+    /**
+     * The top-level keys of `text`, which frames as one JSON object; null when a key holds an
+     * escape (it would have to be decoded to compare).
+     */
+    static List<String> topLevelKeys(String text) {
+        List<String> keys = new ArrayList<>();
+        int depth = 0;
+        boolean expectKey = false;
+        int n = text.length();
+        for (int i = 0; i < n; i++) {
+            char c = text.charAt(i);
+            if (c == '"') {
+                int j = i + 1;
+                boolean escaped = false;
+                while (j < n && text.charAt(j) != '"') {
+                    if (text.charAt(j) == '\\') {
+                        escaped = true;
+                        j++;
+                    }
+                    j++;
+                }
+                if (depth == 1 && expectKey) {
+                    if (escaped) {
+                        return null;
+                    }
+                    keys.add(text.substring(i + 1, Math.min(j, n)));
+                    expectKey = false;
+                }
+                i = j;
+            } else if (c == '{' || c == '[') {
+                depth++;
+                expectKey = depth == 1;
+            } else if (c == '}' || c == ']') {
+                depth--;
+            } else if (c == ',' && depth == 1) {
+                expectKey = true;
+            }
+        }
+        return keys;
     }
 
     /**

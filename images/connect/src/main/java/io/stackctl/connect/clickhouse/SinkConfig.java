@@ -26,6 +26,18 @@ public final class SinkConfig extends AbstractConfig {
     public static final String REQUEST_TIMEOUT_MS = "request.timeout.ms";
     public static final String RETRY_BACKOFF_MS = "retry.backoff.ms";
     public static final String RETRY_BACKOFF_MAX_MS = "retry.backoff.max.ms";
+    public static final String RETRY_UNKNOWN_MAX = "retry.unknown.max";
+    public static final String PUT_BUDGET_MS = "put.budget.ms";
+    public static final String PUT_MAX_REQUESTS = "put.max.requests";
+    public static final String SCHEMA_DRIFT_ACTION = "schema.drift.action";
+
+    /** Columns every row gains: where it came from. The table is the sink's offset store. */
+    public static final String TOPIC_COLUMN = "_topic";
+    public static final String PARTITION_COLUMN = "_partition";
+    public static final String OFFSET_COLUMN = "_offset";
+    public static final java.util.Set<String> SOURCE_COLUMNS = java.util.Set.of(TOPIC_COLUMN, PARTITION_COLUMN, OFFSET_COLUMN);
+    /** Above batch.max.records' bound: one INSERT is one block, parsed whole before one part is written. */
+    public static final int MAX_INSERT_BLOCK_SIZE = 1_048_576;
 
     /** `db.table` or `table`: plain identifiers only, since the name is spliced into SQL. */
     private static final Pattern TABLE_NAME = Pattern.compile("[A-Za-z_][A-Za-z0-9_]*(\\.[A-Za-z_][A-Za-z0-9_]*)?");
@@ -40,8 +52,8 @@ public final class SinkConfig extends AbstractConfig {
         .define(PASSWORD, Type.PASSWORD, "", Importance.HIGH,
             "ClickHouse password (sent as X-ClickHouse-Key). Use a ${file:...} reference.")
         .define(BATCH_MAX_RECORDS, Type.INT, 10000, Range.between(1, 500000), Importance.MEDIUM,
-            "Rows per INSERT at most. Kept well below ClickHouse's max_insert_block_size (1,048,576), "
-                + "so a rejected INSERT wrote nothing and can be split safely.")
+            "Rows per INSERT at most. Every INSERT carries max_insert_block_size=1048576, above this bound, "
+                + "so it is one block and one part: a rejected INSERT wrote nothing.")
         .define(BATCH_LINGER_MS, Type.LONG, 500L, Range.between(0, 60000), Importance.MEDIUM,
             "How long a partial batch waits for more records before it is sent.")
         .define(REQUEST_TIMEOUT_MS, Type.LONG, 30000L, Range.between(1000, 600000), Importance.LOW,
@@ -49,8 +61,20 @@ public final class SinkConfig extends AbstractConfig {
         .define(RETRY_BACKOFF_MS, Type.LONG, 500L, Range.between(10, 600000), Importance.LOW,
             "First wait after ClickHouse could not be reached or answered with a server fault; doubles per attempt.")
         .define(RETRY_BACKOFF_MAX_MS, Type.LONG, 10000L, Range.between(10, 3600000), Importance.LOW,
-            "Longest wait between attempts. Attempts never stop: the task stays RUNNING and resumes "
-                + "when ClickHouse is back.");
+            "Longest wait between attempts. Retriable conditions (unreachable, listed server faults) are "
+                + "retried without end; the task stays RUNNING and its retries metric counts them.")
+        .define(RETRY_UNKNOWN_MAX, Type.INT, 5, Range.between(0, 1000), Importance.LOW,
+            "Attempts after an answer whose ClickHouse code is on no list; then the task fails with it.")
+        .define(PUT_BUDGET_MS, Type.LONG, 20000L, Range.between(100, 600000), Importance.LOW,
+            "Time one put() may spend on requests; unfinished work resumes in the next call. Keep it "
+                + "well under the worker's max.poll.interval.ms (300000 by default).")
+        .define(PUT_MAX_REQUESTS, Type.INT, 2000, Range.between(1, 1000000), Importance.LOW,
+            "Requests one put() may make; unfinished work resumes in the next call.")
+        .define(SCHEMA_DRIFT_ACTION, Type.STRING, "fail", ConfigDef.ValidString.in("fail", "dead-letter"),
+            Importance.MEDIUM,
+            "When ClickHouse rejects rows and the table has lost columns since the task started: `fail` "
+                + "the task with the reason (nothing is committed, nothing lost; restart it once the table "
+                + "is fixed) or `dead-letter` the batch.");
 
     public SinkConfig(Map<String, String> props) {
         super(DEF, props, false); // no "values:" dump in the log
@@ -68,14 +92,41 @@ public final class SinkConfig extends AbstractConfig {
         }
     }
 
-    /** The INSERT endpoint: base URL with the statement as the `query` parameter. */
-    public URI insertUri() {
+    /** The HTTP interface's root, ending in `/`. */
+    public String baseUrl() {
         String base = getString(URL);
-        if (!base.endsWith("/")) {
-            base = base + "/";
-        }
+        return base.endsWith("/") ? base : base + "/";
+    }
+
+    /**
+     * The INSERT endpoint: the statement as the `query` parameter, max_insert_block_size above any
+     * batch (one block, one part), and a query_id to find the request in system.processes.
+     */
+    public URI insertUri(String queryId) {
         String sql = "INSERT INTO " + getString(TABLE) + " FORMAT JSONEachRow";
-        return URI.create(base + "?query=" + URLEncoder.encode(sql, StandardCharsets.UTF_8).replace("+", "%20"));
+        return URI.create(baseUrl() + "?query=" + URLEncoder.encode(sql, StandardCharsets.UTF_8).replace("+", "%20")
+            + "&max_insert_block_size=" + MAX_INSERT_BLOCK_SIZE
+            + "&query_id=" + URLEncoder.encode(queryId, StandardCharsets.UTF_8));
+    }
+
+    public String table() {
+        return getString(TABLE);
+    }
+
+    public int retryUnknownMax() {
+        return getInt(RETRY_UNKNOWN_MAX);
+    }
+
+    public long putBudgetMs() {
+        return getLong(PUT_BUDGET_MS);
+    }
+
+    public int putMaxRequests() {
+        return getInt(PUT_MAX_REQUESTS);
+    }
+
+    public boolean failOnDrift() {
+        return "fail".equals(getString(SCHEMA_DRIFT_ACTION));
     }
 
     public String user() {

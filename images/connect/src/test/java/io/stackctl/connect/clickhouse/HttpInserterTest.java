@@ -13,7 +13,7 @@ import org.junit.jupiter.api.Test;
 
 class HttpInserterTest {
     @Test
-    void postsRowsWithHeaderCredentialsAndTheStatementInTheQuery() throws Exception {
+    void postsOneBlockWithHeaderCredentialsAndTheStatementInTheQuery() throws Exception {
         HttpServer server = HttpServer.create(new InetSocketAddress("127.0.0.1", 0), 0);
         AtomicReference<String> seen = new AtomicReference<>();
         server.createContext("/", exchange -> {
@@ -34,11 +34,12 @@ class HttpInserterTest {
                 SinkConfig.USER, "writer",
                 SinkConfig.PASSWORD, "s3cret"));
             Answer a = new HttpInserter(config).insert(List.of("{\"a\":1}\n".getBytes(StandardCharsets.UTF_8),
-                "{\"a\":2}\n".getBytes(StandardCharsets.UTF_8)));
+                "{\"a\":2}\n".getBytes(StandardCharsets.UTF_8)), "q1");
             assertEquals(500, a.status());
             assertEquals(27, a.code());
             assertEquals(2, a.row());
-            assertEquals("POST query=INSERT%20INTO%20demo.events%20FORMAT%20JSONEachRow writer:s3cret {\"a\":1}\n{\"a\":2}\n", seen.get());
+            assertEquals("POST query=INSERT%20INTO%20demo.events%20FORMAT%20JSONEachRow&max_insert_block_size=1048576"
+                + "&query_id=q1 writer:s3cret {\"a\":1}\n{\"a\":2}\n", seen.get());
         } finally {
             server.stop(0);
         }
