@@ -9,6 +9,7 @@ mod e2e_stress;
 mod e2e_tools;
 mod escaping;
 mod habits;
+mod log_scan_gb;
 mod posture;
 mod render;
 
