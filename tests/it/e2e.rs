@@ -248,7 +248,7 @@ fn e2e_stack_up_verify_breaks_and_down() {
         &|args: &[&str]| run(&p, args),
     );
     crate::e2e_stress::stress(&p, &rt, &settings, &secrets, &endpoints);
-    crate::e2e_crash::crashes(p.path(), &rt, &settings, &endpoints, &engine);
+    crate::e2e_crash::crashes(&p, &rt, &settings, &endpoints, &engine);
 
     // Break 1: the readonly ClickHouse user gets write access.
     let broken_users = edit(
