@@ -68,8 +68,9 @@ fi
 # ~/.cache/stackctl-k8s (cold: about 6 min, mostly `go install`; warm: seconds).
 eval "$(./scripts/k8s/setup.sh)"
 if [ "$STACKCTL_E2E" = 1 ]; then
-  # Ignored tests: the end-to-end test and the Kubernetes validation.
-  cargo test --locked -- --include-ignored --nocapture
+  # Ignored tests: the end-to-end test and the Kubernetes validation. Not the 1 GiB log-scan
+  # measurement (2 GB of container log; run on request: tests/it/log_scan_gb.rs).
+  cargo test --locked -- --include-ignored --skip log_scan_gb --nocapture
 else
   # The end-to-end test is #[ignore]d: it shows as ignored, not as passed.
   cargo test --locked -- --nocapture

@@ -2,7 +2,8 @@
 //! client login names has a `KafkaUser` (and only declared principals do), each KafkaUser's ACLs
 //! are exactly the declared ones, every referenced Secret key is rendered or named, the
 //! connector's `${directory:…}` references resolve to a mounted Secret key, the `KafkaTopic`s are
-//! exactly the settings' topics, and no secret value appears outside a Secret.
+//! exactly the settings' topics, no secret value appears outside a Secret, and (`selectors`)
+//! Services and Deployments select the pods rendered.
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::path::PathBuf;
@@ -68,6 +69,12 @@ pub enum CrossCheckError {
         "{file}: holds the secret of {principal} outside a Secret; reference the Secret instead"
     )]
     SecretLeak { file: PathBuf, principal: String },
+    #[error(
+        "{file}: selector {selector} matches no pod template rendered here (it would select nothing)"
+    )]
+    SelectorMismatch { file: PathBuf, selector: String },
+    #[error("{file}: targetPort {port} is not a port of the pods the Service selects")]
+    UnknownTargetPort { file: PathBuf, port: String },
 }
 
 /// Every problem of `plan`; empty when it passes. With `secrets`, also scans every non-Secret
@@ -78,6 +85,7 @@ pub fn cross_check(plan: &KubePlan, settings: &Settings) -> Vec<CrossCheckError>
     errors.extend(directory_refs(plan));
     errors.extend(topics(plan, settings));
     errors.extend(forbidden_config(plan));
+    errors.extend(super::selectors::check(plan));
     errors
 }
 

@@ -11,6 +11,7 @@ mod clickhouse;
 mod connect;
 mod names;
 mod registry;
+mod selectors;
 mod strimzi;
 mod write;
 

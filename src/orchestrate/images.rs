@@ -105,29 +105,13 @@ pub async fn ensure_images<E: ContainerEngine>(
     let wanted = |name: &str| only.is_empty() || only.iter().any(|o| o == name);
     let mut images = Images::default();
     for service in stack.services.iter().filter(|s| wanted(&s.name)) {
-        if service.build_context.is_some() {
-            continue;
+        if service.build_context.is_none() {
+            let id = present_or_pulled(engine, service, progress).await?;
+            images
+                .references
+                .insert(service.name.clone(), service.image.clone());
+            images.ids.insert(service.name.clone(), id);
         }
-        let id = match engine.image_id(&service.image).await {
-            Some(id) => Some(id),
-            None if engine.try_pull(&service.image, progress).await => {
-                engine.image_id(&service.image).await
-            }
-            None => None,
-        };
-        let Some(id) = id else {
-            return Err(UpError::Service {
-                service: service.name.clone(),
-                message: format!(
-                    "image {} is not present and could not be pulled, and the service has no recipe; pull it or set services.{}.build: true",
-                    service.image, service.name
-                ),
-            });
-        };
-        images
-            .references
-            .insert(service.name.clone(), service.image.clone());
-        images.ids.insert(service.name.clone(), id);
     }
     let recipes = recipe::read_recipes(stack)?;
     let external = ensure_external(engine, &recipes, policy, progress).await?;
@@ -203,6 +187,29 @@ pub async fn ensure_images<E: ContainerEngine>(
         images.built.insert(service, seconds);
     }
     Ok(images)
+}
+
+/// The ID of an image without a recipe: present, else pulled.
+async fn present_or_pulled<E: ContainerEngine>(
+    engine: &E,
+    service: &crate::compose::Service,
+    progress: &dyn Progress,
+) -> Result<String, UpError> {
+    if let Some(id) = engine.image_id(&service.image).await {
+        return Ok(id);
+    }
+    if engine.try_pull(&service.image, progress).await
+        && let Some(id) = engine.image_id(&service.image).await
+    {
+        return Ok(id);
+    }
+    Err(UpError::Service {
+        service: service.name.clone(),
+        message: format!(
+            "image {} is not present and could not be pulled, and the service has no recipe; pull it or set services.{}.build: true",
+            service.image, service.name
+        ),
+    })
 }
 
 /// The IDs of the images recipes start from, each made present (the base bootstrapped when it

@@ -246,7 +246,7 @@ fn e2e_stack_up_verify_breaks_and_down() {
         &|args: &[&str]| run(&p, args),
     );
     crate::e2e_stress::stress(&p, &rt, &settings, &secrets, &endpoints);
-    crate::e2e_crash::crashes(p.path(), &rt, &settings, &endpoints, &engine);
+    crate::e2e_crash::crashes(&p, &rt, &settings, &endpoints, &engine);
 
     // Checks that cannot lie (issue 16): git refusing, an unmodelled ACL, a proxy close, a
     // crash-looping broker repaired by `up`.

@@ -73,14 +73,14 @@ fn crash_during_bench(
 }
 
 pub fn crashes(
-    root: &Path,
+    p: &crate::Project,
     rt: &tokio::runtime::Runtime,
     settings: &Settings,
     endpoints: &Endpoints,
     engine: &Engine,
 ) {
     for service in ["connect", "clickhouse", "kafka"] {
-        let report = crash_during_bench(root, rt, engine, service);
+        let report = crash_during_bench(p.path(), rt, engine, service);
         eprintln!(
             "{service} kill -9 under {RECORDS} records at {RATE}/s: lost {} late {} duplicated {} (producer duplicates {}), p99 {} ms",
             report["lost"],
@@ -106,5 +106,20 @@ pub fn crashes(
             status.running(),
             "the task runs after the {service} crash: {status:?}"
         );
+    }
+    // The stack is whole again: verify passes (a broker just back may take a while to serve
+    // its consumer groups), so the scenarios after this one start from a healthy stack.
+    let deadline = std::time::Instant::now() + Duration::from_secs(180);
+    loop {
+        let verify = crate::e2e::run(p, &["verify", "--format", "json"]);
+        if verify.status.code() == Some(0) {
+            break;
+        }
+        assert!(
+            std::time::Instant::now() < deadline,
+            "verify passes within 180 s of the crashes: {}",
+            String::from_utf8_lossy(&verify.stdout)
+        );
+        std::thread::sleep(Duration::from_secs(5));
     }
 }

@@ -15,6 +15,7 @@ mod e2e_truth;
 mod escaping;
 mod habits;
 mod kubernetes;
+mod log_scan_gb;
 mod posture;
 mod render;
 

@@ -1,6 +1,7 @@
 //! The built-in kinds (Deployment, Service, Job, ConfigMap, Secret, NetworkPolicy) against
 //! Kubernetes' own OpenAPI v3 schemas (`api/openapi-spec/v3/` of `k8s.io/kubernetes`, fetched by
-//! `scripts/k8s/setup.sh` into STACKCTL_K8S_OPENAPI), unknown fields rejected.
+//! `scripts/k8s/setup.sh` into STACKCTL_K8S_OPENAPI), unknown fields rejected; and the
+//! selector cross-checks that neither a schema nor kube-apiserver makes.
 
 use std::path::PathBuf;
 
@@ -273,4 +274,49 @@ fn kubernetes_built_in_kinds_refuse_an_unknown_field_anywhere() {
     ];
     assert_eq!(maps, expected.map(String::from).into_iter().collect());
     assert!(refused > 0, "no object path refused");
+}
+
+/// What neither a schema nor kube-apiserver refuses: a Service or Deployment that selects no pod,
+/// a Service port aimed at a port the pods lack. stackctl's cross-check does, exactly.
+#[test]
+fn kubernetes_cross_checks_refuse_selectors_that_select_nothing() {
+    let s = settings(1);
+    let good = kubernetes::plan(&s, &options(5), None).expect("plan");
+    let check = |plan: &KubePlan| -> Vec<String> {
+        kubernetes::cross_check(plan, &s)
+            .iter()
+            .map(ToString::to_string)
+            .collect()
+    };
+    let mut plan = good.clone();
+    find(&mut plan, "Service", "stackctl-schema-registry")["spec"]["selector"] =
+        json!({ "app.kubernetes.io/name": "registry" });
+    assert_eq!(
+        check(&plan),
+        [
+            "schema-registry/service.yaml: selector {\"app.kubernetes.io/name\":\"registry\"} matches no pod template rendered here (it would select nothing)"
+        ]
+    );
+    let mut plan = good.clone();
+    find(&mut plan, "Service", "stackctl-schema-registry")["spec"]["ports"][0]["targetPort"] =
+        json!("web");
+    assert_eq!(
+        check(&plan),
+        [
+            "schema-registry/service.yaml: targetPort \"web\" is not a port of the pods the Service selects"
+        ]
+    );
+    let mut plan = good.clone();
+    let deployment = find(&mut plan, "Deployment", "stackctl-schema-registry");
+    deployment["spec"]["template"]["metadata"]["labels"]
+        .as_object_mut()
+        .expect("labels")
+        .remove("app.kubernetes.io/name");
+    assert_eq!(
+        check(&plan),
+        [
+            "schema-registry/deployment.yaml: selector {\"matchLabels\":{\"app.kubernetes.io/name\":\"stackctl-schema-registry\"}} matches no pod template rendered here (it would select nothing)",
+            "schema-registry/service.yaml: selector {\"app.kubernetes.io/name\":\"stackctl-schema-registry\"} matches no pod template rendered here (it would select nothing)",
+        ]
+    );
 }
