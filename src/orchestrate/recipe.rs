@@ -36,6 +36,9 @@ pub struct FromLine {
 #[derive(Debug, Clone)]
 pub struct Recipe {
     pub service: String,
+    /// The compose definition the service comes from: `kafka` for every Kafka node. Recipes built
+    /// FROM it name it so, so their identity does not depend on the node count.
+    pub definition: String,
     pub declared: String,
     pub context: PathBuf,
     pub build_args: BTreeMap<String, String>,
@@ -76,8 +79,13 @@ impl Recipe {
             ))
         })?;
         let context_tar = build_context(context, &CaCertificates::none())?;
+        let definition = match service.node {
+            Some(_) => crate::settings::ServiceKind::Kafka.name().to_string(),
+            None => service.name.clone(),
+        };
         Ok(Some(Recipe {
             service: service.name.clone(),
+            definition,
             declared: service.image.clone(),
             context: context.clone(),
             build_args: service.build_args.clone(),
@@ -226,14 +234,14 @@ fn identity(
                     "{}: `FROM {}` names the {} service's image by its tag; stackctl builds that image under a content-derived tag and passes it as a build argument: write `ARG {}_IMAGE={}` before the first FROM and `FROM ${{{}_IMAGE}}`",
                     recipe.context.join("Dockerfile").display(),
                     from.image,
-                    dep.service,
-                    dep.service.to_ascii_uppercase().replace('-', "_"),
+                    dep.definition,
+                    dep.definition.to_ascii_uppercase().replace('-', "_"),
                     from.image,
-                    dep.service.to_ascii_uppercase().replace('-', "_"),
+                    dep.definition.to_ascii_uppercase().replace('-', "_"),
                 )));
             };
             build_args.insert(arg.clone(), dep_id.reference.clone());
-            hasher.update(format!("from {} {}\n", dep.service, dep_id.digest));
+            hasher.update(format!("from {} {}\n", dep.definition, dep_id.digest));
             if depends_on.is_empty() {
                 early_stage = stages.last().map(|s| s.to_string());
             }

@@ -12,7 +12,7 @@ use std::path::{Path, PathBuf};
 use super::{Check, Context, Outcome, check, fail, pass};
 use crate::engine::containers::ProjectContainer;
 use crate::render::RENDER_DIR;
-use crate::render::layout::layout;
+use crate::render::layout::{layout, node_path};
 use crate::secrets::{FileStore, Form, GitGuard, tracked_files as git_tracked_files};
 
 /// Which secrets occur in `text`, in which form: `kafka-admin (Base64)`; never the value.
@@ -61,9 +61,17 @@ fn private_mode(path: &Path, what: &str) -> Option<String> {
 /// private; any other rendered file that holds a secret form is private too.
 fn rendered_file_problems(ctx: &Context) -> Vec<String> {
     let dir = ctx.root.join(RENDER_DIR);
-    let mut problems: Vec<String> = layout()
-        .filter(|spec| spec.secret && spec.exists_at(ctx.phase))
-        .filter_map(|spec| private_mode(&dir.join(spec.path), "holds a credential"))
+    // A per-node file (server.properties) is checked at every node's path.
+    let nodes = ctx.settings.kafka_nodes();
+    let mut paths = std::collections::BTreeSet::new();
+    for spec in layout().filter(|spec| spec.secret && spec.exists_at(ctx.phase)) {
+        for node in &nodes {
+            paths.insert(node_path(&spec, Some(&node.service), nodes.len()));
+        }
+    }
+    let mut problems: Vec<String> = paths
+        .into_iter()
+        .filter_map(|path| private_mode(&dir.join(path), "holds a credential"))
         .collect();
     let mut stack = vec![dir];
     while let Some(dir) = stack.pop() {
