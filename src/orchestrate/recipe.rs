@@ -268,3 +268,33 @@ fn identity(
         early_stage,
     }))
 }
+
+#[cfg(test)]
+mod tests {
+    use std::collections::BTreeMap;
+    use std::path::Path;
+
+    use crate::settings::{Phase, Settings};
+
+    #[test]
+    fn kafka_nodes_share_one_identity_and_connect_keeps_its_own_at_three_nodes() {
+        let root = Path::new(env!("CARGO_MANIFEST_DIR"));
+        let base = BTreeMap::from([(
+            crate::engine::images::BASE_IMAGE.to_string(),
+            "sha256:base".to_string(),
+        )]);
+        let ids_at = |brokers: u16| {
+            let mut settings = Settings::load(root).expect("settings");
+            settings.kafka.brokers = brokers;
+            let stack = crate::compose::load(root, &settings, Phase::MAX).expect("compose");
+            let recipes = super::read_recipes(&stack).expect("recipes");
+            super::identities(&recipes, &base).expect("identities")
+        };
+        let (one, three) = (ids_at(1), ids_at(3));
+        for node in ["kafka-1", "kafka-2", "kafka-3"] {
+            assert_eq!(three[node].reference, one["kafka"].reference, "{node}");
+        }
+        assert_eq!(three["connect"].depends_on, vec!["kafka-1".to_string()]);
+        assert_eq!(three["connect"].reference, one["connect"].reference);
+    }
+}
