@@ -118,7 +118,7 @@ impl ClientContext for AckContext {}
 
 impl ProducerContext for AckContext {
     type DeliveryOpaque = ();
-    fn delivery(&self, result: &DeliveryResult<'_>, _: ()) {
+    fn delivery(&self, result: &DeliveryResult<'_>, (): ()) {
         match result {
             Ok(_) => {
                 self.0.ok.fetch_add(1, Ordering::Relaxed);
@@ -136,8 +136,7 @@ impl ProducerContext for AckContext {
 fn epoch_ms() -> u64 {
     SystemTime::now()
         .duration_since(UNIX_EPOCH)
-        .map(|d| d.as_millis() as u64)
-        .unwrap_or(0)
+        .map_or(0, |d| d.as_millis() as u64)
 }
 
 /// One record value of `size` bytes: `{"run_id":…,"seq":…,"payload":"<produce ms> xxx…"}`.

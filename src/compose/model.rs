@@ -112,7 +112,7 @@ pub fn model(settings: &Settings, stack: &Stack) -> Model {
                     cpus: l.nano_cpus as f64 / 1e9,
                     memory_mb: l.memory_bytes / (1024 * 1024),
                 }),
-                restart: s.restart.map(|r| r.as_str()),
+                restart: s.restart.map(super::super::settings::RestartPolicy::as_str),
                 logging: s.logging.as_ref().map(|l| LoggingModel {
                     driver: l.driver.clone(),
                     options: l.options.clone(),

@@ -109,7 +109,7 @@ async fn file_stat(engine: &Engine, id: &str, path: &str) -> Result<FileStat, En
     while head.len() < 512 {
         match stream.next().await {
             Some(chunk) => {
-                head.extend_from_slice(&chunk.map_err(api(format!("stat {path} in {id}")))?)
+                head.extend_from_slice(&chunk.map_err(api(format!("stat {path} in {id}")))?);
             }
             None => break,
         }

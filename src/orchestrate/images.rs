@@ -48,8 +48,7 @@ pub fn parallel_builds() -> usize {
         return jobs;
     }
     std::thread::available_parallelism()
-        .map(|n| n.get())
-        .unwrap_or(2)
+        .map_or(2, std::num::NonZero::get)
         .clamp(2, 4)
 }
 

@@ -107,8 +107,7 @@ pub fn health_bound(service: &Service) -> Duration {
     let ns = service
         .healthcheck
         .as_ref()
-        .map(|h| h.start_period_ns + h.interval_ns.saturating_mul(h.retries))
-        .unwrap_or(60_000_000_000);
+        .map_or(60_000_000_000, |h| h.start_period_ns + h.interval_ns.saturating_mul(h.retries));
     Duration::from_nanos(ns.clamp(10_000_000_000, 600_000_000_000) as u64)
 }
 

@@ -180,22 +180,19 @@ async fn bring_up<E: ContainerEngine>(
 ) -> Result<ServiceReport, UpError> {
     let started = Instant::now();
     let action = plan.action;
-    let id = match (action, &plan.current_id) {
-        (Action::Unchanged, Some(id)) => id.clone(),
-        _ => {
-            let files = file_copies(service, input.plan)?;
-            let id = engine
-                .create_service(stack, service, &plan.hash, &files)
-                .await?;
-            if let Err(e) = engine.start(&id).await {
-                return Err(UpError::Service {
-                    service: service.name.clone(),
-                    message: health::explain_start_failure(&e.to_string(), service),
-                });
-            }
-            progress.line(&service.name, "started");
-            id
+    let id = if let (Action::Unchanged, Some(id)) = (action, &plan.current_id) { id.clone() } else {
+        let files = file_copies(service, input.plan)?;
+        let id = engine
+            .create_service(stack, service, &plan.hash, &files)
+            .await?;
+        if let Err(e) = engine.start(&id).await {
+            return Err(UpError::Service {
+                service: service.name.clone(),
+                message: health::explain_start_failure(&e.to_string(), service),
+            });
         }
+        progress.line(&service.name, "started");
+        id
     };
     let health = health::wait_healthy(engine, service, &id, input.redactor, progress).await?;
     Ok(ServiceReport {
@@ -312,7 +309,7 @@ mod port_tests {
             phase: Some(Phase::MAX),
             state: state.into(),
             health: None,
-            ports: ports.iter().map(|p| p.to_string()).collect(),
+            ports: ports.iter().map(std::string::ToString::to_string).collect(),
         }
     }
 

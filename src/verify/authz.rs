@@ -67,7 +67,7 @@ fn own_group(ctx: &Context, role: KafkaRole) -> String {
 }
 
 async fn read_as(ctx: &Context, role: KafkaRole, topic: &str) -> Outcome {
-    let l = match enforced(ctx).and_then(|_| login(ctx, role)) {
+    let l = match enforced(ctx).and_then(|()| login(ctx, role)) {
         Ok(l) => l,
         Err(o) => return o,
     };
@@ -84,7 +84,7 @@ async fn read_as(ctx: &Context, role: KafkaRole, topic: &str) -> Outcome {
 }
 
 async fn produce_as(ctx: &Context, role: KafkaRole, topic: &str) -> Outcome {
-    let l = match enforced(ctx).and_then(|_| login(ctx, role)) {
+    let l = match enforced(ctx).and_then(|()| login(ctx, role)) {
         Ok(l) => l,
         Err(o) => return o,
     };
@@ -98,7 +98,7 @@ async fn produce_as(ctx: &Context, role: KafkaRole, topic: &str) -> Outcome {
 
 async fn create_topic_as_app(ctx: &Context) -> Outcome {
     let (app, admin) = match enforced(ctx)
-        .and_then(|_| Ok((login(ctx, KafkaRole::App)?, login(ctx, KafkaRole::Admin)?)))
+        .and_then(|()| Ok((login(ctx, KafkaRole::App)?, login(ctx, KafkaRole::Admin)?)))
     {
         Ok(l) => l,
         Err(o) => return o,
@@ -118,7 +118,7 @@ async fn create_topic_as_app(ctx: &Context) -> Outcome {
 
 async fn delete_topic_as_app(ctx: &Context) -> Outcome {
     let (app, admin) = match enforced(ctx)
-        .and_then(|_| Ok((login(ctx, KafkaRole::App)?, login(ctx, KafkaRole::Admin)?)))
+        .and_then(|()| Ok((login(ctx, KafkaRole::App)?, login(ctx, KafkaRole::Admin)?)))
     {
         Ok(l) => l,
         Err(o) => return o,
@@ -144,7 +144,7 @@ async fn delete_topic_as_app(ctx: &Context) -> Outcome {
 }
 
 async fn join_foreign_group(ctx: &Context) -> Outcome {
-    let app = match enforced(ctx).and_then(|_| login(ctx, KafkaRole::App)) {
+    let app = match enforced(ctx).and_then(|()| login(ctx, KafkaRole::App)) {
         Ok(l) => l,
         Err(o) => return o,
     };
@@ -160,7 +160,7 @@ async fn join_foreign_group(ctx: &Context) -> Outcome {
 
 /// The broker's ACLs equal the declared set: anything more (or less) is named.
 async fn acls_as_declared(ctx: &Context) -> Outcome {
-    let admin = match enforced(ctx).and_then(|_| login(ctx, KafkaRole::Admin)) {
+    let admin = match enforced(ctx).and_then(|()| login(ctx, KafkaRole::Admin)) {
         Ok(l) => l,
         Err(o) => return o,
     };
@@ -224,7 +224,7 @@ pub fn authorizer_findings(authorizer: Option<&str>, allow_everyone: Option<&str
 /// the authorizer class; `allow.everyone.if.no.acl.found` is the authorizer's own key, which
 /// the broker may not report — then the copy of server.properties it started from says.
 async fn broker_authorizer(ctx: &Context) -> Outcome {
-    let admin = match enforced(ctx).and_then(|_| login(ctx, KafkaRole::Admin)) {
+    let admin = match enforced(ctx).and_then(|()| login(ctx, KafkaRole::Admin)) {
         Ok(l) => l,
         Err(o) => return o,
     };
@@ -239,17 +239,14 @@ async fn broker_authorizer(ctx: &Context) -> Outcome {
         Ok(values) => values,
         Err(e) => return fail(format!("cannot read the broker's config as admin: {e}")),
     };
-    let (source, allow_everyone) = match &live[1] {
-        Some(v) => ("the running broker".to_string(), Some(v.clone())),
-        None => {
-            let file = super::posture::properties_in(ctx, ServiceKind::Kafka, FileId::KafkaServer);
-            match file.await {
-                Ok((at, props)) => (
-                    format!("the running broker and {at}"),
-                    props.get(keys[1]).cloned(),
-                ),
-                Err(e) => return fail(e),
-            }
+    let (source, allow_everyone) = if let Some(v) = &live[1] { ("the running broker".to_string(), Some(v.clone())) } else {
+        let file = super::posture::properties_in(ctx, ServiceKind::Kafka, FileId::KafkaServer);
+        match file.await {
+            Ok((at, props)) => (
+                format!("the running broker and {at}"),
+                props.get(keys[1]).cloned(),
+            ),
+            Err(e) => return fail(e),
         }
     };
     let wrong = authorizer_findings(live[0].as_deref(), allow_everyone.as_deref());

@@ -84,7 +84,7 @@ fn kubernetes_every_phase_renders_what_the_settings_declare() {
             .manifests
             .iter()
             .filter(|m| m.kind() == "KafkaUser")
-            .map(|m| m.name())
+            .map(stackctl::kubernetes::Manifest::name)
             .collect();
         assert_eq!(
             users,
@@ -133,7 +133,7 @@ fn kubernetes_every_phase_renders_what_the_settings_declare() {
         [("schema_registry".to_string(), "schema-registry".to_string())]
     );
     assert!(
-        !plan.manifests.iter().any(|m| m.is_secret()),
+        !plan.manifests.iter().any(stackctl::kubernetes::Manifest::is_secret),
         "no Secret without --with-secrets"
     );
 }

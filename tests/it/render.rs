@@ -172,7 +172,7 @@ fn clickhouse_users_xml_is_well_formed_and_carries_hashes_only() {
     loop {
         match reader.read_event().expect("well-formed XML") {
             quick_xml::events::Event::Start(e) if e.name().as_ref() == "password_sha256_hex" => {
-                in_hash = true
+                in_hash = true;
             }
             quick_xml::events::Event::Text(t) if in_hash => {
                 let text = t.into_inner().to_string();

@@ -102,8 +102,7 @@ pub fn broker(props: &BTreeMap<String, String>) -> Result<BrokerConfig, String> 
     let mut listeners = BTreeMap::new();
     for entry in props
         .get("listeners")
-        .map(String::as_str)
-        .unwrap_or("")
+        .map_or("", String::as_str)
         .split(',')
     {
         let Some((name, _)) = entry.trim().split_once("://") else {
