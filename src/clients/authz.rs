@@ -75,7 +75,11 @@ impl Kafka {
             let metadata = consumer
                 .fetch_metadata(Some(&topic), PROBE)
                 .map_err(|e| e.to_string())?;
-            if let Some(err) = metadata.topics().first().and_then(rdkafka::metadata::MetadataTopic::error) {
+            if let Some(err) = metadata
+                .topics()
+                .first()
+                .and_then(rdkafka::metadata::MetadataTopic::error)
+            {
                 return Ok(Access::Refused(RDKafkaErrorCode::from(err)));
             }
             let mut tpl = TopicPartitionList::new();

@@ -21,8 +21,7 @@ pub struct LogQuery {
 
 impl LogQuery {
     fn options(&self, follow: bool) -> Result<LogsOptions, EngineError> {
-        let tail = self
-            .tail.map_or_else(|| "all".into(), |t| t.to_string());
+        let tail = self.tail.map_or_else(|| "all".into(), |t| t.to_string());
         let mut builder = LogsOptionsBuilder::default()
             .stdout(true)
             .stderr(true)

@@ -80,7 +80,10 @@ pub(super) fn secret_specs(ctx: &Ctx) -> Vec<SecretSpec> {
     specs.push(SecretSpec {
         create: derived(&writer),
         name: writer,
-        keys: connect::WRITER_KEYS.iter().map(std::string::ToString::to_string).collect(),
+        keys: connect::WRITER_KEYS
+            .iter()
+            .map(std::string::ToString::to_string)
+            .collect(),
         holds: "the sink's ClickHouse login (mounted into Connect)".into(),
     });
     let name = registry::secret(ctx);

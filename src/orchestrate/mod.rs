@@ -104,10 +104,9 @@ pub struct UpInput<'a> {
 
 /// Bound for waiting on one service: its start period plus all its retries.
 pub fn health_bound(service: &Service) -> Duration {
-    let ns = service
-        .healthcheck
-        .as_ref()
-        .map_or(60_000_000_000, |h| h.start_period_ns + h.interval_ns.saturating_mul(h.retries));
+    let ns = service.healthcheck.as_ref().map_or(60_000_000_000, |h| {
+        h.start_period_ns + h.interval_ns.saturating_mul(h.retries)
+    });
     Duration::from_nanos(ns.clamp(10_000_000_000, 600_000_000_000) as u64)
 }
 

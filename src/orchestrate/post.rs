@@ -148,8 +148,7 @@ async fn apply_schema(
             return Err(UpError::Step(format!(
                 "applying the ClickHouse schema failed (HTTP {}, code {}): {}",
                 answer.status,
-                answer
-                    .code.map_or_else(|| "-".into(), |c| c.to_string()),
+                answer.code.map_or_else(|| "-".into(), |c| c.to_string()),
                 input
                     .redactor
                     .redact(answer.body.lines().next().unwrap_or(""))

@@ -180,7 +180,9 @@ async fn bring_up<E: ContainerEngine>(
 ) -> Result<ServiceReport, UpError> {
     let started = Instant::now();
     let action = plan.action;
-    let id = if let (Action::Unchanged, Some(id)) = (action, &plan.current_id) { id.clone() } else {
+    let id = if let (Action::Unchanged, Some(id)) = (action, &plan.current_id) {
+        id.clone()
+    } else {
         let files = file_copies(service, input.plan)?;
         let id = engine
             .create_service(stack, service, &plan.hash, &files)

@@ -88,7 +88,8 @@ impl fmt::Display for Problem {
         // Fixes name the principal, which is the file's stem (kafka-app.password → kafka-app).
         let principal = self
             .path
-            .file_stem().map_or_else(|| "<principal>".into(), |s| s.to_string_lossy().to_string());
+            .file_stem()
+            .map_or_else(|| "<principal>".into(), |s| s.to_string_lossy().to_string());
         let reason = self.reason.to_string().replace("<principal>", &principal);
         write!(f, "{} {reason}", self.path.display())
     }

@@ -239,7 +239,9 @@ async fn broker_authorizer(ctx: &Context) -> Outcome {
         Ok(values) => values,
         Err(e) => return fail(format!("cannot read the broker's config as admin: {e}")),
     };
-    let (source, allow_everyone) = if let Some(v) = &live[1] { ("the running broker".to_string(), Some(v.clone())) } else {
+    let (source, allow_everyone) = if let Some(v) = &live[1] {
+        ("the running broker".to_string(), Some(v.clone()))
+    } else {
         let file = super::posture::properties_in(ctx, ServiceKind::Kafka, FileId::KafkaServer);
         match file.await {
             Ok((at, props)) => (

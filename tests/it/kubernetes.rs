@@ -133,7 +133,10 @@ fn kubernetes_every_phase_renders_what_the_settings_declare() {
         [("schema_registry".to_string(), "schema-registry".to_string())]
     );
     assert!(
-        !plan.manifests.iter().any(stackctl::kubernetes::Manifest::is_secret),
+        !plan
+            .manifests
+            .iter()
+            .any(stackctl::kubernetes::Manifest::is_secret),
         "no Secret without --with-secrets"
     );
 }

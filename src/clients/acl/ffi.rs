@@ -146,10 +146,14 @@ fn new_filter(
     u: &UnmodelledAcl,
     any_text: bool,
 ) -> Result<Owned<rd::rd_kafka_AclBindingFilter_t>, AclError> {
-    use rd::rd_kafka_AclOperation_t::{RD_KAFKA_ACL_OPERATION_UNKNOWN, RD_KAFKA_ACL_OPERATION_ANY};
-    use rd::rd_kafka_AclPermissionType_t::{RD_KAFKA_ACL_PERMISSION_TYPE_UNKNOWN, RD_KAFKA_ACL_PERMISSION_TYPE_ANY};
-    use rd::rd_kafka_ResourcePatternType_t::{RD_KAFKA_RESOURCE_PATTERN_UNKNOWN, RD_KAFKA_RESOURCE_PATTERN_ANY};
-    use rd::rd_kafka_ResourceType_t::{RD_KAFKA_RESOURCE_UNKNOWN, RD_KAFKA_RESOURCE_ANY};
+    use rd::rd_kafka_AclOperation_t::{RD_KAFKA_ACL_OPERATION_ANY, RD_KAFKA_ACL_OPERATION_UNKNOWN};
+    use rd::rd_kafka_AclPermissionType_t::{
+        RD_KAFKA_ACL_PERMISSION_TYPE_ANY, RD_KAFKA_ACL_PERMISSION_TYPE_UNKNOWN,
+    };
+    use rd::rd_kafka_ResourcePatternType_t::{
+        RD_KAFKA_RESOURCE_PATTERN_ANY, RD_KAFKA_RESOURCE_PATTERN_UNKNOWN,
+    };
+    use rd::rd_kafka_ResourceType_t::{RD_KAFKA_RESOURCE_ANY, RD_KAFKA_RESOURCE_UNKNOWN};
     let cstr = |s: &str| -> Result<Option<CString>, AclError> {
         (!(any_text && s.is_empty()))
             .then(|| cstring(call, s))
@@ -200,7 +204,9 @@ fn new_filter(
 ///
 /// SAFETY: `b` is a valid binding that outlives this call.
 unsafe fn read_binding(b: *const rd::rd_kafka_AclBinding_t) -> HeldAcl {
-    use rd::rd_kafka_AclPermissionType_t::{RD_KAFKA_ACL_PERMISSION_TYPE_ALLOW, RD_KAFKA_ACL_PERMISSION_TYPE_DENY};
+    use rd::rd_kafka_AclPermissionType_t::{
+        RD_KAFKA_ACL_PERMISSION_TYPE_ALLOW, RD_KAFKA_ACL_PERMISSION_TYPE_DENY,
+    };
     // librdkafka reports any code it does not know as UNKNOWN, so the enums are always valid.
     let raw = unsafe {
         UnmodelledAcl {
@@ -462,8 +468,10 @@ impl AclAdmin {
                     });
                 }
                 let mut matched = 0usize;
-                let acls =
-                    rd::rd_kafka_DeleteAcls_result_response_matching_acls(response, &raw mut matched);
+                let acls = rd::rd_kafka_DeleteAcls_result_response_matching_acls(
+                    response,
+                    &raw mut matched,
+                );
                 deleted.extend((0..matched).map(|j| read_binding(*acls.add(j))));
             }
         }
