@@ -34,7 +34,8 @@ impl BenchProgress for Line {
         *last = Some(Instant::now());
         let bar = |n: u64| match target {
             Some(t) if t > 0 => {
-                let filled = (n.min(t) * 20 / t) as usize;
+                // At most 20: the conversion cannot fail.
+                let filled = usize::try_from(n.min(t) * 20 / t).unwrap_or(20);
                 format!(
                     "[{}{}] {n}/{t}",
                     "#".repeat(filled),

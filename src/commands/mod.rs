@@ -66,7 +66,7 @@ pub fn run(cli: Cli) -> Result<ExitStatus> {
     let printer = Printer::new(cli.format, cli.color, cli.quiet);
     let root = cli.root.as_path();
     match cli.command {
-        Command::InitSecrets { force } => secrets::init(root, &force, &printer),
+        Command::InitSecrets { force } => secrets::init(root, &force, printer),
         Command::Render {
             phase,
             out,
@@ -77,7 +77,7 @@ pub fn run(cli: Cli) -> Result<ExitStatus> {
             if namespace.is_some() || with_secrets {
                 anyhow::bail!("--namespace and --with-secrets apply to --target kubernetes only");
             }
-            render::render(root, phase_of(phase)?, out, &printer)
+            render::render(root, phase_of(phase)?, out, printer)
         }
         Command::Render {
             phase,
@@ -92,7 +92,7 @@ pub fn run(cli: Cli) -> Result<ExitStatus> {
                 namespace,
                 with_secrets,
             };
-            render::kubernetes(root, options, &printer)
+            render::kubernetes(root, options, printer)
         }
         Command::Images(ImagesCommand::Build { services, build }) => {
             block_on(images::build(root, &services, &build, &printer))
@@ -147,7 +147,7 @@ pub fn run(cli: Cli) -> Result<ExitStatus> {
             &printer,
         ))),
         Command::Status { clients } => block_on(stack::status(root, clients, &printer)),
-        Command::Config { phase } => config::show(root, phase_of(phase)?, &printer),
+        Command::Config { phase } => config::show(root, phase_of(phase)?, printer),
         Command::Logs {
             services,
             follow,
@@ -177,7 +177,7 @@ pub fn run(cli: Cli) -> Result<ExitStatus> {
             list,
         } => {
             if list {
-                return verify::list(&printer);
+                return verify::list(printer);
             }
             let phase = phase.map(phase_of).transpose()?;
             let selection = verify::Selection {

@@ -347,7 +347,9 @@ impl Engine {
         }
         Ok(
             match state.health.and_then(|h| h.status.map(|s| (s, h.log))) {
-                None => Health::Running,
+                None | Some((HealthStatusEnum::NONE | HealthStatusEnum::EMPTY, _)) => {
+                    Health::Running
+                }
                 Some((HealthStatusEnum::HEALTHY, _)) => Health::Healthy,
                 Some((HealthStatusEnum::UNHEALTHY, log)) => Health::Unhealthy(
                     log.and_then(|l| l.last().and_then(|r| r.output.clone()))
@@ -355,7 +357,6 @@ impl Engine {
                         .trim()
                         .to_string(),
                 ),
-                Some((HealthStatusEnum::NONE | HealthStatusEnum::EMPTY, _)) => Health::Running,
                 Some((HealthStatusEnum::STARTING, _)) => Health::Starting,
             },
         )
@@ -382,9 +383,9 @@ impl Engine {
     pub async fn stop(&self, id: &str) -> Result<(), EngineError> {
         let stop = StopContainerOptionsBuilder::default().t(20).build();
         match self.docker.stop_container(id, Some(stop)).await {
-            Ok(()) => Ok(()),
             // 304: already stopped.
-            Err(bollard::errors::Error::DockerResponseServerError {
+            Ok(())
+            | Err(bollard::errors::Error::DockerResponseServerError {
                 status_code: 304, ..
             }) => Ok(()),
             Err(e) => Err(api("stop container")(e)),

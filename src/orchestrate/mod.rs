@@ -107,7 +107,8 @@ pub fn health_bound(service: &Service) -> Duration {
     let ns = service.healthcheck.as_ref().map_or(60_000_000_000, |h| {
         h.start_period_ns + h.interval_ns.saturating_mul(h.retries)
     });
-    Duration::from_nanos(ns.clamp(10_000_000_000, 600_000_000_000) as u64)
+    // Clamped to 10 s..=600 s: positive.
+    Duration::from_nanos(ns.clamp(10_000_000_000, 600_000_000_000).cast_unsigned())
 }
 
 /// Keep a running container whose hash matches; recreate any other; create when there is none.

@@ -37,7 +37,8 @@ pub fn topic_plan(settings: &Settings, phase: Phase) -> Vec<TopicPlan> {
     };
     let mut topics = vec![t(
         &settings.pipeline.topic,
-        settings.pipeline.partitions as i32,
+        // Validated to fit Kafka's int32 (settings::validate).
+        settings.pipeline.partitions.cast_signed(),
         false,
         "pipeline",
     )];

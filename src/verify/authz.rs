@@ -229,7 +229,8 @@ async fn broker_authorizer(ctx: &Context) -> Outcome {
         Err(o) => return o,
     };
     let keys = ["authorizer.class.name", "allow.everyone.if.no.acl.found"];
-    let node = ctx.settings.kafka.node_id as i32;
+    // Validated to fit Kafka's int32 (settings::validate).
+    let node = ctx.settings.kafka.node_id.cast_signed();
     let live = match ctx
         .endpoints
         .kafka()
@@ -302,11 +303,11 @@ fn rest_verdict(what: &str, path: &str, status: Result<u16, String>) -> Outcome 
     }
 }
 
-fn wrong_login(ctx: &Context, api: RestApi) -> Option<Login> {
-    Some(Login {
+fn wrong_login(ctx: &Context, api: RestApi) -> Login {
+    Login {
         user: ctx.settings.rest_principal(api).user().to_string(),
         password: Secret::new(format!("wrong-{}", ctx.run_id)),
-    })
+    }
 }
 
 /// A connector that tries to log in as someone else is rejected by the override policy.
@@ -369,14 +370,14 @@ pub fn checks() -> Vec<Check> {
             rest_refuses(ctx, RestApi::Connect, None, "no credentials").await
         }),
         check!("authz.connect-rest.refuse-wrong-password", "authz", from Authorization, Negative, 10, "Connect REST with a wrong password → 401", |ctx| {
-            rest_refuses(ctx, RestApi::Connect, wrong_login(ctx, RestApi::Connect), "wrong password").await
+            rest_refuses(ctx, RestApi::Connect, Some(wrong_login(ctx, RestApi::Connect)), "wrong password").await
         }),
         check!("authz.connect-rest.refuse-login-override", "authz", from Authorization, Negative, 15, "a connector cannot override its client login", |ctx| login_override_refused(ctx).await),
         check!("authz.schema-registry-rest.refuse-anonymous", "authz", from Authorization, Negative, 10, "Schema Registry REST without credentials → 401", |ctx| {
             rest_refuses(ctx, RestApi::SchemaRegistry, None, "no credentials").await
         }),
         check!("authz.schema-registry-rest.refuse-wrong-password", "authz", from Authorization, Negative, 10, "Schema Registry REST with a wrong password → 401", |ctx| {
-            rest_refuses(ctx, RestApi::SchemaRegistry, wrong_login(ctx, RestApi::SchemaRegistry), "wrong password").await
+            rest_refuses(ctx, RestApi::SchemaRegistry, Some(wrong_login(ctx, RestApi::SchemaRegistry)), "wrong password").await
         }),
     ]
 }

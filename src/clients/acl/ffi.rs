@@ -420,7 +420,7 @@ impl AclAdmin {
             .iter()
             .map(|b| new_binding("DeleteAcls", b))
             .collect::<Result<Vec<_>, _>>()?;
-        self.delete_matching(owned)
+        self.delete_matching(&owned)
     }
 
     /// Deletes `acls`, each through the narrowest filter librdkafka can build (see
@@ -430,12 +430,12 @@ impl AclAdmin {
             .iter()
             .map(|u| new_filter("DeleteAcls", u, false))
             .collect::<Result<Vec<_>, _>>()?;
-        self.delete_matching(owned)
+        self.delete_matching(&owned)
     }
 
     fn delete_matching(
         &self,
-        owned: Vec<Owned<rd::rd_kafka_AclBindingFilter_t>>,
+        owned: &[Owned<rd::rd_kafka_AclBindingFilter_t>],
     ) -> Result<HeldAcls, AclError> {
         if owned.is_empty() {
             return Ok(HeldAcls::default());

@@ -72,6 +72,13 @@ impl From<ClickHouseUser> for RecordedUser {
     }
 }
 
+/// Whether this users.d file is XML ClickHouse merges (it lowercases the extension first).
+fn is_users_xml(name: &str) -> bool {
+    std::path::Path::new(name)
+        .extension()
+        .is_some_and(|e| e.eq_ignore_ascii_case("xml"))
+}
+
 /// The effective ClickHouse users of the container `id`: users.xml, then users.d by file name.
 pub(super) async fn clickhouse_users(
     ctx: &Context,
@@ -91,7 +98,7 @@ pub(super) async fn clickhouse_users(
     let mut users = BTreeMap::new();
     parse::apply_users_xml(&mut users, &String::from_utf8_lossy(&package))
         .map_err(|e| format!("{USERS_XML}: {e}"))?;
-    for (name, xml) in overrides.iter().filter(|(n, _)| n.ends_with(".xml")) {
+    for (name, xml) in overrides.iter().filter(|(n, _)| is_users_xml(n)) {
         parse::apply_users_xml(&mut users, &String::from_utf8_lossy(xml))
             .map_err(|e| format!("{USERS_D}/{name}: {e}"))?;
     }

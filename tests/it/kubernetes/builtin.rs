@@ -167,27 +167,27 @@ fn object_paths(
     value: &Value,
     path: &str,
     out: &mut Vec<(String, Vec<PathStep>)>,
-    steps: Vec<PathStep>,
+    steps: &[PathStep],
 ) {
     match value {
         Value::Object(map) => {
-            out.push((path.to_string(), steps.clone()));
+            out.push((path.to_string(), steps.to_vec()));
             for (k, v) in map {
                 let at = if path.is_empty() {
                     k.clone()
                 } else {
                     format!("{path}.{k}")
                 };
-                let mut next = steps.clone();
+                let mut next = steps.to_vec();
                 next.push(PathStep::Key(k.clone()));
-                object_paths(v, &at, out, next);
+                object_paths(v, &at, out, &next);
             }
         }
         Value::Array(items) => {
             for (i, v) in items.iter().enumerate() {
-                let mut next = steps.clone();
+                let mut next = steps.to_vec();
                 next.push(PathStep::Index(i));
-                object_paths(v, &format!("{path}[{i}]"), out, next);
+                object_paths(v, &format!("{path}[{i}]"), out, &next);
             }
         }
         _ => {}
@@ -225,7 +225,7 @@ fn kubernetes_built_in_kinds_refuse_an_unknown_field_anywhere() {
             .is_none()
     }) {
         let mut paths = Vec::new();
-        object_paths(&m.doc, "", &mut paths, Vec::new());
+        object_paths(&m.doc, "", &mut paths, &[]);
         for (path, steps) in paths {
             let mut doc = m.doc.clone();
             // "1" is both a string and a quantity, so a map of either takes it.
