@@ -216,9 +216,6 @@ pub async fn run(
 
     let counts = final_counts(&ch, reader.as_ref(), &table, &run_id).await?;
     let (rows, unique, sources) = (counts[0], counts[1], counts[2]);
-    let mut latencies = watched.latencies;
-    latencies.sort_unstable();
-    let pct = |p: f64| percentile(&latencies, p);
     let producer_seconds = acked_at.duration_since(started).as_secs_f64();
     let last_visible_ms = watched.last_visible_ms.max(start_ms);
     let end_to_end_seconds = (last_visible_ms - start_ms) as f64 / 1000.0;
@@ -234,12 +231,7 @@ pub async fn run(
         producer_rows_per_s: per_s(produced, producer_seconds),
         end_to_end_seconds,
         end_to_end_rows_per_s: per_s(unique.min(produced), end_to_end_seconds),
-        latency_ms: Latency {
-            p50: pct(0.50),
-            p95: pct(0.95),
-            p99: pct(0.99),
-            max: pct(1.0),
-        },
+        latency_ms: Latency::of(watched.latencies),
         poll_ms: u64::try_from(POLL.as_millis()).unwrap_or(u64::MAX),
         rows,
         unique,
@@ -287,6 +279,20 @@ fn check_delivery(acks: &AckContext, produced: u64) -> Result<(), BenchError> {
         produced,
         first,
     })
+}
+
+impl Latency {
+    /// The percentiles of `latencies` (in any order).
+    fn of(mut latencies: Vec<u64>) -> Latency {
+        latencies.sort_unstable();
+        let pct = |p: f64| percentile(&latencies, p);
+        Latency {
+            p50: pct(0.50),
+            p95: pct(0.95),
+            p99: pct(0.99),
+            max: pct(1.0),
+        }
+    }
 }
 
 /// The `p` quantile (0.0..=1.0, nearest rank) of sorted latencies; 0 when there are none.

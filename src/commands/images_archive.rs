@@ -65,17 +65,22 @@ fn bases_of(recipes: &[Recipe]) -> Vec<String> {
     bases
 }
 
-pub async fn save(root: &Path, dir: &Path, printer: &Printer) -> Result<ExitStatus> {
-    let (engine, recipes, identities) = resolve(root).await?;
+/// What `save` writes: every base and service image by id, and the archive named by their hash
+/// (the same images always make the same name).
+async fn index_of(
+    engine: &Engine,
+    recipes: &[Recipe],
+    identities: &BTreeMap<String, Identity>,
+) -> Result<Index> {
     let mut bases = BTreeMap::new();
-    for base in bases_of(&recipes) {
+    for base in bases_of(recipes) {
         let id = engine.image_id(&base).await.with_context(|| {
             format!("the base image {base} is missing: run `stackctl images build` first")
         })?;
         bases.insert(base, id);
     }
     let mut images = BTreeMap::new();
-    for recipe in &recipes {
+    for recipe in recipes {
         let identity = identities
             .get(&recipe.service)
             .with_context(|| format!("{}: its recipe has no identity yet", recipe.service))?;
@@ -102,12 +107,18 @@ pub async fn save(root: &Path, dir: &Path, printer: &Printer) -> Result<ExitStat
         hasher.update(format!("{base} {id}\n"));
     }
     let archive = format!("images-{}.tar", &hex::encode(hasher.finalize())[..16]);
-    let index = Index {
+    Ok(Index {
         format: 1,
-        archive: archive.clone(),
+        archive,
         bases,
         images,
-    };
+    })
+}
+
+pub async fn save(root: &Path, dir: &Path, printer: &Printer) -> Result<ExitStatus> {
+    let (engine, recipes, identities) = resolve(root).await?;
+    let index = index_of(&engine, &recipes, &identities).await?;
+    let archive = index.archive.clone();
     std::fs::create_dir_all(dir).with_context(|| format!("cannot create {}", dir.display()))?;
     let previous = read_index(dir).ok();
     let path = dir.join(&archive);

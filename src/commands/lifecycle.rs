@@ -23,7 +23,7 @@ pub enum Verb {
 }
 
 /// The redactor for output from the stack: every secret that can be read.
-fn redactor(root: &Path, settings: &Settings, printer: Printer) -> Redactor {
+pub(super) fn redactor(root: &Path, settings: &Settings, printer: Printer) -> Redactor {
     let store = FileStore::new(root);
     match store.load(&settings.principals()) {
         Ok(secrets) => Redactor::new(&secrets),

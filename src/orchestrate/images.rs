@@ -13,7 +13,7 @@ use futures_util::stream::FuturesUnordered;
 
 use super::UpError;
 use super::recipe::{self, Identity, RECIPE_LABEL, Recipe};
-use crate::compose::Stack;
+use crate::compose::{Service, Stack};
 use crate::engine::images::{BASE_IMAGE, BuildRequest, CaCertificates, build_context};
 use crate::engine::{ContainerEngine, LABEL_SERVICE};
 use crate::progress::Progress;
@@ -90,6 +90,28 @@ pub async fn with_references<E: ContainerEngine>(
     ))
 }
 
+/// The id of a service's image without a recipe: present, or pulled now.
+async fn present_or_pulled<E: ContainerEngine>(
+    engine: &E,
+    service: &Service,
+    progress: &dyn Progress,
+) -> Result<String, UpError> {
+    let id = match engine.image_id(&service.image).await {
+        Some(id) => Some(id),
+        None if engine.try_pull(&service.image, progress).await => {
+            engine.image_id(&service.image).await
+        }
+        None => None,
+    };
+    id.ok_or_else(|| UpError::Service {
+        service: service.name.clone(),
+        message: format!(
+            "image {} is not present and could not be pulled, and the service has no recipe; pull it or set services.{}.build: true",
+            service.image, service.name
+        ),
+    })
+}
+
 /// Finds, pulls or builds every image of the stack (or of `only` and the images theirs are built
 /// FROM).
 pub async fn ensure_images<E: ContainerEngine>(
@@ -107,22 +129,7 @@ pub async fn ensure_images<E: ContainerEngine>(
         if service.build_context.is_some() {
             continue;
         }
-        let id = match engine.image_id(&service.image).await {
-            Some(id) => Some(id),
-            None if engine.try_pull(&service.image, progress).await => {
-                engine.image_id(&service.image).await
-            }
-            None => None,
-        };
-        let Some(id) = id else {
-            return Err(UpError::Service {
-                service: service.name.clone(),
-                message: format!(
-                    "image {} is not present and could not be pulled, and the service has no recipe; pull it or set services.{}.build: true",
-                    service.image, service.name
-                ),
-            });
-        };
+        let id = present_or_pulled(engine, service, progress).await?;
         images
             .references
             .insert(service.name.clone(), service.image.clone());

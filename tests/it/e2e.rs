@@ -150,6 +150,10 @@ fn edit(plan: &RenderPlan, file: FileId, from: &str, to: &str) -> RenderPlan {
 
 #[test]
 #[ignore = "needs Docker: STACKCTL_E2E=1 (scripts/test.sh)"]
+#[allow(
+    clippy::too_many_lines,
+    reason = "one end-to-end scenario against real containers: each step starts from the state the previous one left"
+)]
 fn e2e_stack_up_verify_breaks_and_down() {
     let p = e2e_project();
     assert!(run(&p, &["init-secrets"]).status.success());

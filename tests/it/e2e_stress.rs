@@ -88,6 +88,10 @@ pub fn stress(
     drift(rt, settings, secrets, endpoints, &run);
 }
 
+#[allow(
+    clippy::too_many_lines,
+    reason = "one end-to-end scenario against the running stack: produce the storm, then check each consequence in turn"
+)]
 fn storm(
     rt: &tokio::runtime::Runtime,
     settings: &Settings,
@@ -215,6 +219,10 @@ fn storm(
     );
 }
 
+#[allow(
+    clippy::too_many_lines,
+    reason = "one end-to-end scenario against the running stack: break the table, see the sink stop, repair, see it resume"
+)]
 fn drift(
     rt: &tokio::runtime::Runtime,
     settings: &Settings,

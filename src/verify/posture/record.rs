@@ -149,8 +149,36 @@ pub async fn observe(ctx: &Context) -> Result<Posture, String> {
         identities,
         ..Posture::default()
     };
+    record_acls(ctx, &mut posture).await?;
+    if ctx.phase.enforces_clickhouse_auth() {
+        let ch = container(ctx, ServiceKind::ClickHouse).await?;
+        posture.clickhouse_users = clickhouse_users(ctx, &ch.id)
+            .await?
+            .into_iter()
+            .map(|(k, v)| (k, v.into()))
+            .collect();
+    }
+    record_containers(ctx, &mut posture).await?;
+    let templates = TemplateSet::load(&ctx.root).map_err(|e| e.to_string())?;
+    let plan = render::plan(s, &ctx.secrets, ctx.phase, &templates).map_err(|e| e.to_string())?;
+    posture.rendered = plan
+        .files
+        .iter()
+        .map(|f| {
+            (
+                f.path.display().to_string(),
+                hex::encode(Sha256::digest(&f.contents)),
+            )
+        })
+        .collect();
+    Ok(posture)
+}
+
+/// The broker's ACLs, once authorization is enforced (and the admin has a secret).
+async fn record_acls(ctx: &Context, posture: &mut Posture) -> Result<(), String> {
     if ctx.phase.enforces_authorization()
-        && let Some(admin) = crate::clients::Login::kafka(s, &ctx.secrets, KafkaRole::Admin)
+        && let Some(admin) =
+            crate::clients::Login::kafka(&ctx.settings, &ctx.secrets, KafkaRole::Admin)
     {
         let acls = ctx
             .endpoints
@@ -163,14 +191,11 @@ pub async fn observe(ctx: &Context) -> Result<Posture, String> {
             .acls
             .extend(acls.unmodelled.iter().map(ToString::to_string));
     }
-    if ctx.phase.enforces_clickhouse_auth() {
-        let ch = container(ctx, ServiceKind::ClickHouse).await?;
-        posture.clickhouse_users = clickhouse_users(ctx, &ch.id)
-            .await?
-            .into_iter()
-            .map(|(k, v)| (k, v.into()))
-            .collect();
-    }
+    Ok(())
+}
+
+/// Each container's published ports, limits, restart policy and image.
+async fn record_containers(ctx: &Context, posture: &mut Posture) -> Result<(), String> {
     for (c, f) in containers_with_facts(ctx).await? {
         let ports = f.published.iter().map(port_key).collect();
         posture.published.insert(c.service.clone(), ports);
@@ -188,19 +213,7 @@ pub async fn observe(ctx: &Context) -> Result<Posture, String> {
         posture.restart.insert(c.service.clone(), f.restart);
         posture.images.insert(c.service.clone(), f.image_id);
     }
-    let templates = TemplateSet::load(&ctx.root).map_err(|e| e.to_string())?;
-    let plan = render::plan(s, &ctx.secrets, ctx.phase, &templates).map_err(|e| e.to_string())?;
-    posture.rendered = plan
-        .files
-        .iter()
-        .map(|f| {
-            (
-                f.path.display().to_string(),
-                hex::encode(Sha256::digest(&f.contents)),
-            )
-        })
-        .collect();
-    Ok(posture)
+    Ok(())
 }
 
 fn port_key(p: &PublishedPort) -> String {
