@@ -3,11 +3,11 @@
 //! Incremental: each container carries a hash of everything that defines it (service definition,
 //! image ID, the bytes of its files, taken from the plan); an unchanged, running container is kept.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
 use std::time::Instant;
 
 use super::hash::config_hash;
-use super::images::{ensure_images, with_references};
+use super::images::{Images, ensure_images, with_references};
 use super::lifecycle::selected;
 use super::{Action, ServiceReport, UpError, UpInput, UpOptions, UpReport, decide, health, post};
 use crate::compose::{Service, Stack};
@@ -81,53 +81,8 @@ pub async fn up<E: ContainerEngine>(
     // Decide every service first. What will be recreated is stopped in reverse dependency order
     // (clients before the broker they use), so no client hangs on a broker that went away; then
     // everything starts in dependency order.
-    let mut plans: BTreeMap<String, Planned> = BTreeMap::new();
-    for service in stack.services.iter().filter(|s| chosen.contains(&s.name)) {
-        let image_id = images
-            .ids
-            .get(&service.name)
-            .ok_or_else(|| UpError::Service {
-                service: service.name.clone(),
-                message: "no image was resolved for it".into(),
-            })?;
-        let hash = config_hash(service, image_id, &file_copies(service, input.plan)?);
-        let current = existing.iter().find(|c| c.service == service.name);
-        plans.insert(
-            service.name.clone(),
-            Planned {
-                action: match decide(current, &hash) {
-                    Action::Unchanged if options.force_recreate => Action::Recreated,
-                    action => action,
-                },
-                current_id: current.map(|c| c.id.clone()),
-                was_running_same: current.is_some_and(|c| c.hash == hash),
-                hash,
-            },
-        );
-    }
-    for wave in stack.start_waves().into_iter().rev() {
-        let removals = wave.iter().filter_map(|service| {
-            let plan = plans.get(&service.name)?;
-            let id = plan
-                .current_id
-                .as_ref()
-                .filter(|_| plan.action == Action::Recreated)?;
-            progress.line(
-                &service.name,
-                if plan.was_running_same && options.force_recreate {
-                    "recreating: --force-recreate"
-                } else if plan.was_running_same {
-                    "recreating: it was not running"
-                } else {
-                    "recreating: its definition or files changed"
-                },
-            );
-            Some(engine.remove(id))
-        });
-        for result in futures_util::future::join_all(removals).await {
-            result?;
-        }
-    }
+    let plans = plan_services(stack, &chosen, &images, &existing, input, options)?;
+    remove_recreated(engine, stack, &plans, options, progress).await?;
     let mut reports = Vec::new();
     let mut steps = Vec::new();
     for wave in stack.start_waves() {
@@ -160,6 +115,76 @@ pub async fn up<E: ContainerEngine>(
     })
 }
 
+/// What `up` does with each chosen service, by its configuration hash and current container.
+fn plan_services(
+    stack: &Stack,
+    chosen: &BTreeSet<String>,
+    images: &Images,
+    existing: &[ProjectContainer],
+    input: &UpInput<'_>,
+    options: &UpOptions,
+) -> Result<BTreeMap<String, Planned>, UpError> {
+    let mut plans: BTreeMap<String, Planned> = BTreeMap::new();
+    for service in stack.services.iter().filter(|s| chosen.contains(&s.name)) {
+        let image_id = images
+            .ids
+            .get(&service.name)
+            .ok_or_else(|| UpError::Service {
+                service: service.name.clone(),
+                message: "no image was resolved for it".into(),
+            })?;
+        let hash = config_hash(service, image_id, &file_copies(service, input.plan)?);
+        let current = existing.iter().find(|c| c.service == service.name);
+        plans.insert(
+            service.name.clone(),
+            Planned {
+                action: match decide(current, &hash) {
+                    Action::Unchanged if options.force_recreate => Action::Recreated,
+                    action => action,
+                },
+                current_id: current.map(|c| c.id.clone()),
+                was_running_same: current.is_some_and(|c| c.hash == hash),
+                hash,
+            },
+        );
+    }
+    Ok(plans)
+}
+
+/// Removes the containers to recreate, wave by wave in reverse dependency order.
+async fn remove_recreated<E: ContainerEngine>(
+    engine: &E,
+    stack: &Stack,
+    plans: &BTreeMap<String, Planned>,
+    options: &UpOptions,
+    progress: &dyn Progress,
+) -> Result<(), UpError> {
+    for wave in stack.start_waves().into_iter().rev() {
+        let removals = wave.iter().filter_map(|service| {
+            let plan = plans.get(&service.name)?;
+            let id = plan
+                .current_id
+                .as_ref()
+                .filter(|_| plan.action == Action::Recreated)?;
+            progress.line(
+                &service.name,
+                if plan.was_running_same && options.force_recreate {
+                    "recreating: --force-recreate"
+                } else if plan.was_running_same {
+                    "recreating: it was not running"
+                } else {
+                    "recreating: its definition or files changed"
+                },
+            );
+            Some(engine.remove(id))
+        });
+        for result in futures_util::future::join_all(removals).await {
+            result?;
+        }
+    }
+    Ok(())
+}
+
 /// What `up` decided for one service before touching anything.
 struct Planned {
     action: Action,
@@ -180,22 +205,21 @@ async fn bring_up<E: ContainerEngine>(
 ) -> Result<ServiceReport, UpError> {
     let started = Instant::now();
     let action = plan.action;
-    let id = match (action, &plan.current_id) {
-        (Action::Unchanged, Some(id)) => id.clone(),
-        _ => {
-            let files = file_copies(service, input.plan)?;
-            let id = engine
-                .create_service(stack, service, &plan.hash, &files)
-                .await?;
-            if let Err(e) = engine.start(&id).await {
-                return Err(UpError::Service {
-                    service: service.name.clone(),
-                    message: health::explain_start_failure(&e.to_string(), service),
-                });
-            }
-            progress.line(&service.name, "started");
-            id
+    let id = if let (Action::Unchanged, Some(id)) = (action, &plan.current_id) {
+        id.clone()
+    } else {
+        let files = file_copies(service, input.plan)?;
+        let id = engine
+            .create_service(stack, service, &plan.hash, &files)
+            .await?;
+        if let Err(e) = engine.start(&id).await {
+            return Err(UpError::Service {
+                service: service.name.clone(),
+                message: health::explain_start_failure(&e.to_string(), service),
+            });
         }
+        progress.line(&service.name, "started");
+        id
     };
     let health = health::wait_healthy(engine, service, &id, input.redactor, progress).await?;
     Ok(ServiceReport {
@@ -312,7 +336,7 @@ mod port_tests {
             phase: Some(Phase::MAX),
             state: state.into(),
             health: None,
-            ports: ports.iter().map(|p| p.to_string()).collect(),
+            ports: ports.iter().map(std::string::ToString::to_string).collect(),
         }
     }
 
