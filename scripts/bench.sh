@@ -29,7 +29,7 @@ rate_records=$(( rate * ${BENCH_RATE_SECONDS:-30} ))
 "$bin" bench --records "$rate_records" --size 120 --rate "$rate" --format json | tee .stackctl/bench-rate.json
 command -v hyperfine >/dev/null 2>&1 || { apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq hyperfine >/dev/null; }
 hyperfine --warmup 1 --runs "${BENCH_RUNS:-10}" --export-markdown .stackctl/bench.md \
-  -n "verify (64 checks)" "$bin verify" \
+  -n "verify (65 checks)" "$bin verify" \
   -n "up, nothing changed" "$bin up" \
   -n "render phase 5" "$bin render"
 

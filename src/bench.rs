@@ -118,7 +118,7 @@ impl ClientContext for AckContext {}
 
 impl ProducerContext for AckContext {
     type DeliveryOpaque = ();
-    fn delivery(&self, result: &DeliveryResult<'_>, _: ()) {
+    fn delivery(&self, result: &DeliveryResult<'_>, (): ()) {
         match result {
             Ok(_) => {
                 self.0.ok.fetch_add(1, Ordering::Relaxed);
@@ -136,8 +136,7 @@ impl ProducerContext for AckContext {
 fn epoch_ms() -> u64 {
     SystemTime::now()
         .duration_since(UNIX_EPOCH)
-        .map(|d| d.as_millis() as u64)
-        .unwrap_or(0)
+        .map_or(0, |d| u64::try_from(d.as_millis()).unwrap_or(u64::MAX))
 }
 
 /// One record value of `size` bytes: `{"run_id":…,"seq":…,"payload":"<produce ms> xxx…"}`.
@@ -175,22 +174,12 @@ pub async fn run(
         settings.clickhouse.database, settings.pipeline.table
     );
 
-    let mut cfg = endpoints.kafka().client_config(&app);
-    cfg.set("acks", "all")
-        .set("enable.idempotence", "true")
-        .set("linger.ms", "10")
-        .set("batch.size", "1000000")
-        .set("batch.num.messages", "10000")
-        .set("queue.buffering.max.messages", "1000000")
-        .set("queue.buffering.max.kbytes", "1048576")
-        .set("message.timeout.ms", "120000");
     let acks = AckContext::default();
-    let producer: ThreadedProducer<AckContext> = cfg
-        .create_with_context(acks.clone())
-        .map_err(|e| BenchError::Producer(e.to_string()))?;
+    let kafka = bench_producer(endpoints, &app, &acks)?;
     let shared = Arc::new(Shared {
+        // Only a capacity hint: a count beyond the address space starts empty and grows.
         sent_ms: Mutex::new(Vec::with_capacity(
-            options.records.unwrap_or(100_000) as usize
+            usize::try_from(options.records.unwrap_or(100_000)).unwrap_or(0),
         )),
         produced: AtomicU64::new(0),
         done_producing: AtomicBool::new(false),
@@ -203,7 +192,7 @@ pub async fn run(
         let (run_id, topic, options, stop) =
             (run_id.clone(), topic.clone(), options.clone(), stop.clone());
         tokio::task::spawn_blocking(move || {
-            produce(&producer, &shared, &run_id, &topic, &options, &stop)
+            produce(&kafka, &shared, &run_id, &topic, &options, &stop)
         })
     };
     let ch = endpoints.clickhouse(Duration::from_secs(10));
@@ -223,33 +212,10 @@ pub async fn run(
         .map_err(|e| BenchError::Producer(e.to_string()))??;
     let watched = watched?;
     let produced = shared.produced.load(Ordering::Relaxed);
-    let failed = acks.0.failed.load(Ordering::Relaxed);
-    if failed > 0 {
-        let first = acks
-            .0
-            .first_error
-            .lock()
-            .ok()
-            .and_then(|f| f.clone())
-            .unwrap_or_else(|| "unknown".into());
-        return Err(BenchError::Delivery {
-            failed,
-            produced,
-            first,
-        });
-    }
+    check_delivery(&acks, produced)?;
 
     let counts = final_counts(&ch, reader.as_ref(), &table, &run_id).await?;
     let (rows, unique, sources) = (counts[0], counts[1], counts[2]);
-    let mut latencies = watched.latencies;
-    latencies.sort_unstable();
-    let pct = |p: f64| -> u64 {
-        if latencies.is_empty() {
-            return 0;
-        }
-        let i = ((latencies.len() as f64 * p).ceil() as usize).clamp(1, latencies.len()) - 1;
-        latencies[i]
-    };
     let producer_seconds = acked_at.duration_since(started).as_secs_f64();
     let last_visible_ms = watched.last_visible_ms.max(start_ms);
     let end_to_end_seconds = (last_visible_ms - start_ms) as f64 / 1000.0;
@@ -265,13 +231,8 @@ pub async fn run(
         producer_rows_per_s: per_s(produced, producer_seconds),
         end_to_end_seconds,
         end_to_end_rows_per_s: per_s(unique.min(produced), end_to_end_seconds),
-        latency_ms: Latency {
-            p50: pct(0.50),
-            p95: pct(0.95),
-            p99: pct(0.99),
-            max: pct(1.0),
-        },
-        poll_ms: POLL.as_millis() as u64,
+        latency_ms: Latency::of(watched.latencies),
+        poll_ms: u64::try_from(POLL.as_millis()).unwrap_or(u64::MAX),
         rows,
         unique,
         late: watched.late,
@@ -279,6 +240,74 @@ pub async fn run(
         duplicated: rows.saturating_sub(sources),
         producer_duplicates: sources.saturating_sub(unique),
     })
+}
+
+/// The benchmark's producer: every record acknowledged by all in-sync replicas, idempotent (a
+/// retried send is not written twice), batched for throughput; delivery outcomes are counted in `acks`.
+fn bench_producer(
+    endpoints: &Endpoints,
+    app: &Login,
+    acks: &AckContext,
+) -> Result<ThreadedProducer<AckContext>, BenchError> {
+    let mut cfg = endpoints.kafka().client_config(app);
+    cfg.set("acks", "all")
+        .set("enable.idempotence", "true")
+        .set("linger.ms", "10")
+        .set("batch.size", "1000000")
+        .set("batch.num.messages", "10000")
+        .set("queue.buffering.max.messages", "1000000")
+        .set("queue.buffering.max.kbytes", "1048576")
+        .set("message.timeout.ms", "120000");
+    cfg.create_with_context(acks.clone())
+        .map_err(|e| BenchError::Producer(e.to_string()))
+}
+
+/// Fails the run when any record was not delivered, naming the first delivery error.
+fn check_delivery(acks: &AckContext, produced: u64) -> Result<(), BenchError> {
+    let failed = acks.0.failed.load(Ordering::Relaxed);
+    if failed == 0 {
+        return Ok(());
+    }
+    let first = acks
+        .0
+        .first_error
+        .lock()
+        .ok()
+        .and_then(|f| f.clone())
+        .unwrap_or_else(|| "unknown".into());
+    Err(BenchError::Delivery {
+        failed,
+        produced,
+        first,
+    })
+}
+
+impl Latency {
+    /// The percentiles of `latencies` (in any order).
+    fn of(mut latencies: Vec<u64>) -> Latency {
+        latencies.sort_unstable();
+        let pct = |p: f64| percentile(&latencies, p);
+        Latency {
+            p50: pct(0.50),
+            p95: pct(0.95),
+            p99: pct(0.99),
+            max: pct(1.0),
+        }
+    }
+}
+
+/// The `p` quantile (0.0..=1.0, nearest rank) of sorted latencies; 0 when there are none.
+#[allow(
+    clippy::cast_possible_truncation,
+    clippy::cast_sign_loss,
+    reason = "len * p is in 0..=len for p in 0.0..=1.0, and clamped to 1..=len afterwards"
+)]
+fn percentile(sorted: &[u64], p: f64) -> u64 {
+    if sorted.is_empty() {
+        return 0;
+    }
+    let i = ((sorted.len() as f64 * p).ceil() as usize).clamp(1, sorted.len()) - 1;
+    sorted[i]
 }
 
 /// The producer loop (blocking): paced when a rate is set; returns when every record is
@@ -346,7 +375,7 @@ async fn watch(
 ) -> Result<Watched, BenchError> {
     let mut seen: Vec<bool> = Vec::new();
     let mut sent_before: Vec<u64> = Vec::new();
-    let mut lowest_unseen: u64 = 0;
+    let mut lowest_unseen: usize = 0;
     let mut visible: u64 = 0;
     let mut latencies = Vec::new();
     let mut last_visible_ms = 0;
@@ -414,7 +443,7 @@ async fn watch(
             last_visible_ms = asked_ms;
             last_progress = Instant::now();
         }
-        while (lowest_unseen as usize) < seen.len() && seen[lowest_unseen as usize] {
+        while lowest_unseen < seen.len() && seen[lowest_unseen] {
             lowest_unseen += 1;
         }
         tokio::time::sleep(POLL).await;
@@ -456,21 +485,5 @@ async fn final_counts(
 }
 
 #[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn records_have_the_asked_size_and_carry_their_produce_time() {
-        let r = record("bench-abc", 42, 1_733_000_000_123, 120);
-        assert_eq!(r.len(), 120);
-        let v: serde_json::Value = serde_json::from_str(&r).expect("JSON");
-        assert_eq!(v["seq"], 42);
-        assert!(
-            v["payload"]
-                .as_str()
-                .is_some_and(|p| p.starts_with("1733000000123 "))
-        );
-        // Too small a size still gives a valid record.
-        assert!(serde_json::from_str::<serde_json::Value>(&record("r", 1, 2, 1)).is_ok());
-    }
-}
+#[path = "bench_tests.rs"]
+mod tests;

@@ -8,7 +8,7 @@ use stackctl::commands::{self, ExitStatus, printer};
 fn main() -> ExitCode {
     let cli = match Cli::try_parse() {
         Ok(cli) => cli,
-        Err(err) => return usage_error(err),
+        Err(err) => return usage_error(&err),
     };
     let format = cli.format;
     let status = commands::run(cli).unwrap_or_else(|err| {
@@ -26,7 +26,7 @@ fn main() -> ExitCode {
 
 /// A command line clap refused (or `--help`/`--version`, which it prints as usual). With
 /// `--format json` (or STACKCTL_FORMAT=json) the refusal is also a JSON error on stdout.
-fn usage_error(err: clap::Error) -> ExitCode {
+fn usage_error(err: &clap::Error) -> ExitCode {
     if matches!(
         err.kind(),
         ErrorKind::DisplayHelp | ErrorKind::DisplayVersion

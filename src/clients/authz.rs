@@ -75,7 +75,11 @@ impl Kafka {
             let metadata = consumer
                 .fetch_metadata(Some(&topic), PROBE)
                 .map_err(|e| e.to_string())?;
-            if let Some(err) = metadata.topics().first().and_then(|t| t.error()) {
+            if let Some(err) = metadata
+                .topics()
+                .first()
+                .and_then(rdkafka::metadata::MetadataTopic::error)
+            {
                 return Ok(Access::Refused(RDKafkaErrorCode::from(err)));
             }
             let mut tpl = TopicPartitionList::new();
@@ -154,7 +158,7 @@ fn poll_verdict(consumer: &BaseConsumer<Collected>) -> Access {
     let deadline = Instant::now() + PROBE;
     while Instant::now() < deadline {
         match consumer.poll(Duration::from_millis(200)) {
-            Some(Ok(_)) | Some(Err(KafkaError::PartitionEOF(_))) => return Access::Allowed,
+            Some(Ok(_) | Err(KafkaError::PartitionEOF(_))) => return Access::Allowed,
             Some(Err(e)) => return Access::of_error(&e),
             None => {}
         }

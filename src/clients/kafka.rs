@@ -87,7 +87,7 @@ impl ConsumerContext for Collected {}
 
 impl ProducerContext for Collected {
     type DeliveryOpaque = ();
-    fn delivery(&self, _: &rdkafka::message::DeliveryResult<'_>, _: Self::DeliveryOpaque) {}
+    fn delivery(&self, _: &rdkafka::message::DeliveryResult<'_>, (): Self::DeliveryOpaque) {}
 }
 
 /// How a login attempt ended.

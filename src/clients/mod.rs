@@ -28,7 +28,7 @@ pub struct Login {
 impl Login {
     /// The Kafka principal of `role` with its secret.
     pub fn kafka(settings: &Settings, secrets: &SecretSet, role: KafkaRole) -> Option<Login> {
-        Self::of(settings.kafka_principal(role), secrets)
+        Self::of(&settings.kafka_principal(role), secrets)
     }
 
     /// The ClickHouse user of `role` with its secret.
@@ -37,16 +37,16 @@ impl Login {
         secrets: &SecretSet,
         role: ClickHouseRole,
     ) -> Option<Login> {
-        Self::of(settings.clickhouse_principal(role), secrets)
+        Self::of(&settings.clickhouse_principal(role), secrets)
     }
 
     /// The REST login of `api` with its secret.
     pub fn rest(settings: &Settings, secrets: &SecretSet, api: RestApi) -> Option<Login> {
-        Self::of(settings.rest_principal(api), secrets)
+        Self::of(&settings.rest_principal(api), secrets)
     }
 
-    fn of(principal: Principal, secrets: &SecretSet) -> Option<Login> {
-        secrets.get(&principal).map(|s| Login {
+    fn of(principal: &Principal, secrets: &SecretSet) -> Option<Login> {
+        secrets.get(principal).map(|s| Login {
             user: principal.user().to_string(),
             password: s.clone(),
         })

@@ -143,8 +143,8 @@ mod tests {
 
     const BOUND: Duration = Duration::from_secs(6);
 
-    fn outcome(e: Evidence) -> Option<LoginOutcome> {
-        judge(&e, true, BOUND)
+    fn outcome(e: &Evidence) -> Option<LoginOutcome> {
+        judge(e, true, BOUND)
     }
 
     #[test]
@@ -153,7 +153,7 @@ mod tests {
             metadata: true,
             ..Evidence::default()
         };
-        assert_eq!(outcome(accepted), Some(LoginOutcome::Accepted));
+        assert_eq!(outcome(&accepted), Some(LoginOutcome::Accepted));
         let wrong_password = Evidence {
             authentication_failed: Some("SASL authentication error: Authentication failed".into()),
             responses: 3,
@@ -161,7 +161,7 @@ mod tests {
             ..Evidence::default()
         };
         assert!(matches!(
-            outcome(wrong_password),
+            outcome(&wrong_password),
             Some(LoginOutcome::AuthenticationFailed(_))
         ));
         let sasl_listener = Evidence {
@@ -181,7 +181,7 @@ mod tests {
         };
         assert_eq!(judge(&proxy_close, false, BOUND), None, "keeps waiting");
         assert!(matches!(
-            outcome(proxy_close),
+            outcome(&proxy_close),
             Some(LoginOutcome::ClosedWithoutAnswer(_))
         ));
         let refused = Evidence {
@@ -189,7 +189,7 @@ mod tests {
             ..Evidence::default()
         };
         assert!(matches!(
-            outcome(refused),
+            outcome(&refused),
             Some(LoginOutcome::ClosedWithoutAnswer(_))
         ));
         // Answered but never closed nor served: a timeout.
@@ -198,11 +198,11 @@ mod tests {
             ..Evidence::default()
         };
         assert!(matches!(
-            outcome(silent),
+            outcome(&silent),
             Some(LoginOutcome::Inconclusive(_))
         ));
         assert!(matches!(
-            outcome(Evidence::default()),
+            outcome(&Evidence::default()),
             Some(LoginOutcome::Inconclusive(_))
         ));
     }

@@ -34,7 +34,8 @@ impl BenchProgress for Line {
         *last = Some(Instant::now());
         let bar = |n: u64| match target {
             Some(t) if t > 0 => {
-                let filled = (n.min(t) * 20 / t) as usize;
+                // At most 20: the conversion cannot fail.
+                let filled = usize::try_from(n.min(t) * 20 / t).unwrap_or(20);
                 format!(
                     "[{}{}] {n}/{t}",
                     "#".repeat(filled),
@@ -59,6 +60,25 @@ impl BenchProgress for Line {
     }
 }
 
+/// A flag the first Ctrl-C sets (no more records; those produced still counted); the second
+/// quits at once.
+fn stop_on_ctrl_c() -> Arc<AtomicBool> {
+    let stop = Arc::new(AtomicBool::new(false));
+    let flag = stop.clone();
+    tokio::spawn(async move {
+        if tokio::signal::ctrl_c().await.is_ok() {
+            eprintln!(
+                "\nstopping: no more records; waiting for those produced to arrive (Ctrl-C again to quit)"
+            );
+            flag.store(true, Ordering::Relaxed);
+            if tokio::signal::ctrl_c().await.is_ok() {
+                std::process::exit(i32::from(ExitStatus::Interrupted.code()));
+            }
+        }
+    });
+    stop
+}
+
 pub async fn bench(root: &Path, options: &BenchOptions, printer: &Printer) -> Result<ExitStatus> {
     let (settings, secrets) = load(root)?;
     let engine = Engine::connect().await?;
@@ -73,21 +93,7 @@ pub async fn bench(root: &Path, options: &BenchOptions, printer: &Printer) -> Re
         );
     }
     let endpoints = Endpoints::new(&settings, &secrets)?;
-    let stop = Arc::new(AtomicBool::new(false));
-    {
-        let stop = stop.clone();
-        tokio::spawn(async move {
-            if tokio::signal::ctrl_c().await.is_ok() {
-                eprintln!(
-                    "\nstopping: no more records; waiting for those produced to arrive (Ctrl-C again to quit)"
-                );
-                stop.store(true, Ordering::Relaxed);
-                if tokio::signal::ctrl_c().await.is_ok() {
-                    std::process::exit(i32::from(ExitStatus::Interrupted.code()));
-                }
-            }
-        });
-    }
+    let stop = stop_on_ctrl_c();
     let progress = Line {
         terminal: std::io::stderr().is_terminal(),
         started: Instant::now(),

@@ -2,6 +2,7 @@
 //! place (each shows its subject's latest step); otherwise every step is printed as a line of
 //! its own, prefixed by the subject, so a log stays readable when builds interleave.
 
+use std::fmt::Write as _;
 use std::io::{IsTerminal, Write};
 use std::sync::Mutex;
 
@@ -66,7 +67,7 @@ impl Progress for Board<'_> {
         let mut out = String::new();
         if drawn > 0 {
             // Back to the first line of the board.
-            out.push_str(&format!("\x1b[{drawn}A"));
+            let _ = write!(out, "\x1b[{drawn}A");
         }
         for (s, m) in lines.iter() {
             out.push_str("\r\x1b[2K");

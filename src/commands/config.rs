@@ -9,7 +9,7 @@ use super::{ExitStatus, Printer};
 use crate::compose;
 use crate::settings::{Phase, Settings};
 
-pub fn show(root: &Path, phase: Phase, printer: &Printer) -> Result<ExitStatus> {
+pub fn show(root: &Path, phase: Phase, printer: Printer) -> Result<ExitStatus> {
     let settings = Settings::load(root)?;
     let stack = compose::load(root, &settings, phase)?;
     let model = compose::model::model(&settings, &stack);

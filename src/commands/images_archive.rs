@@ -143,7 +143,7 @@ pub async fn save(root: &Path, dir: &Path, printer: &Printer) -> Result<ExitStat
         }
         "saved"
     };
-    let size = std::fs::metadata(&path).map(|m| m.len()).unwrap_or(0);
+    let size = std::fs::metadata(&path).map_or(0, |m| m.len());
     let rows: Vec<Row> = index
         .images
         .iter()
@@ -287,6 +287,6 @@ fn write_index(dir: &Path, index: &Index) -> Result<()> {
     let partial = dir.join(format!("{INDEX}.partial"));
     let text = serde_json::to_string_pretty(index)?;
     std::fs::write(&partial, text + "\n")
-        .and_then(|_| std::fs::rename(&partial, &path))
+        .and_then(|()| std::fs::rename(&partial, &path))
         .with_context(|| format!("cannot write {}", path.display()))
 }

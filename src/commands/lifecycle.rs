@@ -24,7 +24,7 @@ pub enum Verb {
 }
 
 /// The redactor for output from the stack: every secret that can be read.
-fn redactor(root: &Path, settings: &Settings, printer: &Printer) -> Redactor {
+pub(super) fn redactor(root: &Path, settings: &Settings, printer: Printer) -> Redactor {
     let store = FileStore::new(root);
     match store.load(&settings.principals()) {
         Ok(secrets) => Redactor::new(&secrets),
@@ -39,7 +39,7 @@ fn redactor(root: &Path, settings: &Settings, printer: &Printer) -> Redactor {
 
 /// What a rolling restart of the Kafka nodes waits with; without the admin secret the nodes
 /// restart together (said on stderr).
-fn settler(root: &Path, settings: &Settings, printer: &Printer) -> Option<orchestrate::Settler> {
+fn settler(root: &Path, settings: &Settings, printer: Printer) -> Option<orchestrate::Settler> {
     let secrets = FileStore::new(root).load(&settings.principals()).ok();
     let settler = secrets.and_then(|secrets| {
         let admin = Login::kafka(settings, &secrets, KafkaRole::Admin)?;
@@ -63,12 +63,12 @@ pub async fn run(
     let settings = Settings::load(root)?;
     let stack = compose::load(root, &settings, Phase::MAX)?;
     let engine = Engine::connect().await?;
-    let redactor = redactor(root, &settings, printer);
+    let redactor = redactor(root, &settings, *printer);
     let report = match verb {
         Verb::Stop => orchestrate::stop(&engine, &stack, services, printer).await?,
         Verb::Start => orchestrate::start(&engine, &stack, services, &redactor, printer).await?,
         Verb::Restart => {
-            let settler = settler(root, &settings, printer);
+            let settler = settler(root, &settings, *printer);
             orchestrate::restart(
                 &engine,
                 &stack,
@@ -142,7 +142,7 @@ pub async fn exec(
             container.state
         );
     }
-    let redactor = redactor(root, &settings, printer);
+    let redactor = redactor(root, &settings, *printer);
     // Each stream redacted by whole lines.
     let mut stdout = LineRedactor::new(redactor.clone());
     let mut stderr = LineRedactor::new(redactor);
@@ -190,6 +190,7 @@ pub async fn exec(
     Ok(match u8::try_from(code) {
         Ok(code) => ExitStatus::Code(code),
         Err(_) if code < 0 => ExitStatus::Error,
-        Err(_) => ExitStatus::Code((code & 0xff) as u8),
+        // Masked to 0..=255: the conversion cannot fail.
+        Err(_) => ExitStatus::Code(u8::try_from(code & 0xff).unwrap_or(u8::MAX)),
     })
 }

@@ -12,7 +12,7 @@ use crate::engine::Engine;
 use crate::engine::containers::ProjectContainer;
 use crate::engine::logs::LogQuery;
 use crate::engine::time::{parse_since, split_timestamp};
-use crate::secrets::{FileStore, LineRedactor, Redactor, SecretSource};
+use crate::secrets::LineRedactor;
 use crate::settings::Settings;
 
 /// What `logs` was asked for.
@@ -78,18 +78,9 @@ pub async fn logs(root: &Path, request: &Request, printer: &Printer) -> Result<E
         .as_deref()
         .map(|text| parse_since(text, unix_now()))
         .transpose()?;
-    let store = FileStore::new(root);
     // Logs matter most when something is wrong, secrets included: with invalid secrets, every
     // value that can be read is still redacted.
-    let redactor = match store.load(&settings.principals()) {
-        Ok(secrets) => Redactor::new(&secrets),
-        Err(e) => {
-            printer.warn(&format!(
-                "{e}\n(redacting every secret value that can be read)"
-            ));
-            Redactor::new(&store.readable_values(&settings.principals()))
-        }
-    };
+    let redactor = super::lifecycle::redactor(root, &settings, *printer);
     let engine = Engine::connect().await?;
     let containers = engine.project_containers(&settings.project).await?;
     let chosen = choose(&settings, &containers, &request.services)?;
@@ -198,5 +189,5 @@ fn choose<'a>(
 fn unix_now() -> i64 {
     std::time::SystemTime::now()
         .duration_since(std::time::UNIX_EPOCH)
-        .map_or(0, |d| d.as_secs() as i64)
+        .map_or(0, |d| i64::try_from(d.as_secs()).unwrap_or(i64::MAX))
 }

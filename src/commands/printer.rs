@@ -85,7 +85,7 @@ impl Style {
         Style { color: true }
     }
 
-    fn paint_code(&self, code: &str, text: &str) -> String {
+    fn paint_code(self, code: &str, text: &str) -> String {
         if self.color {
             format!("\x1b[{code}m{text}\x1b[0m")
         } else {

@@ -16,7 +16,7 @@ pub fn render(
     root: &Path,
     phase: Phase,
     out: Option<PathBuf>,
-    printer: &Printer,
+    printer: Printer,
 ) -> Result<ExitStatus> {
     let out = out.unwrap_or_else(|| root.join(RENDER_DIR));
     let (settings, secrets) = load(root)?;
@@ -83,7 +83,7 @@ struct SecretToCreate {
     create: String,
 }
 
-pub fn kubernetes(root: &Path, args: KubeArgs, printer: &Printer) -> Result<ExitStatus> {
+pub fn kubernetes(root: &Path, args: KubeArgs, printer: Printer) -> Result<ExitStatus> {
     let settings = Settings::load(root)?;
     let secrets = if args.with_secrets {
         Some(FileStore::new(root).load(&settings.principals())?)

@@ -10,7 +10,7 @@ use super::{ExitStatus, Printer};
 use crate::secrets::{FileStore, GitGuard, InitOutcome};
 use crate::settings::Settings;
 
-pub fn init(root: &Path, force: &[String], printer: &Printer) -> Result<ExitStatus> {
+pub fn init(root: &Path, force: &[String], printer: Printer) -> Result<ExitStatus> {
     let settings = Settings::load(root)?;
     let store = FileStore::new(root);
     let report = store.init(&settings.principals(), force)?;

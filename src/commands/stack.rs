@@ -196,18 +196,7 @@ pub async fn status(root: &Path, clients: bool, printer: &Printer) -> Result<Exi
         Some(Ok(_)) => task_metrics(&engine, &containers, &settings).await,
         _ => None,
     };
-    let pipeline_json = match &pipeline {
-        None => serde_json::Value::Null,
-        Some(Ok(p)) => serde_json::json!({
-            "connector": p.connector_name, "state": p.connector.as_ref().ok(), "tasks": p.tasks,
-            "trace": p.trace, "error": p.connector.as_ref().err(),
-            "dead_letter_topic": p.dead_letter_topic, "dead_letters": p.dead_letters.as_ref().ok(),
-            "dead_letters_error": p.dead_letters.as_ref().err(),
-            "metrics": metrics.as_ref().and_then(|m| m.as_ref().ok()),
-            "metrics_error": metrics.as_ref().and_then(|m| m.as_ref().err()),
-        }),
-        Some(Err(e)) => serde_json::json!({ "error": e }),
-    };
+    let pipeline_json = pipeline_json(pipeline.as_ref(), metrics.as_ref());
     let mut json = serde_json::json!({ "phase": phase, "complete": complete, "healthy": all_well, "services": rows, "pipeline": pipeline_json });
     if clients {
         json["clients"] = serde_json::json!(client_files);
@@ -226,22 +215,7 @@ pub async fn status(root: &Path, clients: bool, printer: &Printer) -> Result<Exi
                 "{stack} phase unknown (no .stackctl/state.json in this checkout)"
             )?,
         }
-        let mut table = Table::new();
-        for c in &containers {
-            let health = c.health.clone().unwrap_or_else(|| "-".into());
-            let paint = match health.as_str() {
-                "healthy" => Paint::Good,
-                "starting" | "-" => Paint::Dim,
-                _ => Paint::Warn,
-            };
-            table.painted(vec![
-                (c.service.clone(), Paint::Plain),
-                (c.state.clone(), Paint::Plain),
-                (health, paint),
-                (c.ports.join(", "), Paint::Plain),
-            ]);
-        }
-        out.write_str(&table.render(style))?;
+        out.write_str(&services_table(&containers).render(style))?;
         match &pipeline {
             None => {}
             Some(Err(e)) => writeln!(out, "{} unknown: {e}", style.bold("pipeline:"))?,
@@ -252,35 +226,85 @@ pub async fn status(root: &Path, clients: bool, printer: &Printer) -> Result<Exi
         }
         if clients {
             writeln!(out, "{} (0600, git-ignored)", style.bold("client configs:"))?;
-            let mut table = Table::new();
-            for f in &client_files {
-                let (state, paint) = if f.present {
-                    ("", Paint::Plain)
-                } else {
-                    ("missing: `stackctl render`", Paint::Warn)
-                };
-                table.painted(vec![
-                    (f.principal.clone(), Paint::Plain),
-                    (f.path.clone(), Paint::Plain),
-                    (f.usage.clone(), Paint::Dim),
-                    (state.into(), paint),
-                ]);
-            }
-            out.write_str(&table.render(style))?;
+            out.write_str(&client_files_table(&client_files).render(style))?;
         }
         Ok(())
     })?;
     // CI can act on it: 1 when a service is missing, stopped or unhealthy, or the sink is not
     // RUNNING.
-    let sink_running = match &pipeline {
+    Ok(ExitStatus::from_success(
+        all_well && sink_running(pipeline.as_ref()),
+    ))
+}
+
+/// The pipeline's part of `status --format json`.
+fn pipeline_json(
+    pipeline: Option<&Result<orchestrate::PipelineStatus, String>>,
+    metrics: Option<&Result<Vec<orchestrate::TaskMetrics>, String>>,
+) -> serde_json::Value {
+    match pipeline {
+        None => serde_json::Value::Null,
+        Some(Ok(p)) => serde_json::json!({
+            "connector": p.connector_name, "state": p.connector.as_ref().ok(), "tasks": p.tasks,
+            "trace": p.trace, "error": p.connector.as_ref().err(),
+            "dead_letter_topic": p.dead_letter_topic, "dead_letters": p.dead_letters.as_ref().ok(),
+            "dead_letters_error": p.dead_letters.as_ref().err(),
+            "metrics": metrics.and_then(|m| m.as_ref().ok()),
+            "metrics_error": metrics.and_then(|m| m.as_ref().err()),
+        }),
+        Some(Err(e)) => serde_json::json!({ "error": e }),
+    }
+}
+
+/// False only when the pipeline was asked and its sink (connector or a task) is not RUNNING.
+fn sink_running(pipeline: Option<&Result<orchestrate::PipelineStatus, String>>) -> bool {
+    match pipeline {
         Some(Ok(p)) => {
             p.connector.as_deref() == Ok("RUNNING")
                 && !p.tasks.is_empty()
                 && p.tasks.iter().all(|t| t == "RUNNING")
         }
         _ => true,
-    };
-    Ok(ExitStatus::from_success(all_well && sink_running))
+    }
+}
+
+/// One row per container: service, state, health (painted), ports.
+fn services_table(containers: &[ProjectContainer]) -> Table {
+    let mut table = Table::new();
+    for c in containers {
+        let health = c.health.clone().unwrap_or_else(|| "-".into());
+        let paint = match health.as_str() {
+            "healthy" => Paint::Good,
+            "starting" | "-" => Paint::Dim,
+            _ => Paint::Warn,
+        };
+        table.painted(vec![
+            (c.service.clone(), Paint::Plain),
+            (c.state.clone(), Paint::Plain),
+            (health, paint),
+            (c.ports.join(", "), Paint::Plain),
+        ]);
+    }
+    table
+}
+
+/// One row per client configuration file, a missing one marked.
+fn client_files_table(files: &[ClientFile]) -> Table {
+    let mut table = Table::new();
+    for f in files {
+        let (state, paint) = if f.present {
+            ("", Paint::Plain)
+        } else {
+            ("missing: `stackctl render`", Paint::Warn)
+        };
+        table.painted(vec![
+            (f.principal.clone(), Paint::Plain),
+            (f.path.clone(), Paint::Plain),
+            (f.usage.clone(), Paint::Dim),
+            (state.into(), paint),
+        ]);
+    }
+    table
 }
 
 fn write_pipeline(

@@ -23,7 +23,7 @@ pub struct Selection {
     pub baseline: Option<PathBuf>,
 }
 
-pub fn list(printer: &Printer) -> Result<ExitStatus> {
+pub fn list(printer: Printer) -> Result<ExitStatus> {
     let checks = verify::catalogue();
     let rows: Vec<_> = checks
         .iter()

@@ -13,6 +13,7 @@ use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 
 pub use interpolate::{RENDERED_VAR, interpolate, rendered_dir_from_compose, variables};
+pub(crate) use resolve::nano_cpus;
 pub use resolve::parse;
 
 use crate::render::FileId;

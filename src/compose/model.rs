@@ -5,7 +5,7 @@ use std::collections::BTreeMap;
 
 use serde::Serialize;
 
-use super::Stack;
+use super::{Service, Stack};
 use crate::settings::{
     Capabilities, ClickHouseRole, KafkaRole, Phase, Principal, RestApi, Settings,
 };
@@ -94,39 +94,41 @@ fn tidy(path: &std::path::Path) -> String {
         .to_string()
 }
 
+/// One service of the model.
+fn service_model(s: &Service) -> ServiceModel {
+    ServiceModel {
+        image: s.image.clone(),
+        build: s.build_context.as_deref().map(tidy),
+        ports: s
+            .ports
+            .iter()
+            .map(|p| format!("{}:{}->{}", p.host_ip, p.host_port, p.container_port))
+            .collect(),
+        limits: s.limits.as_ref().map(|l| LimitsModel {
+            cpus: l.nano_cpus as f64 / 1e9,
+            memory_mb: l.memory_bytes / (1024 * 1024),
+        }),
+        restart: s.restart.map(super::super::settings::RestartPolicy::as_str),
+        logging: s.logging.as_ref().map(|l| LoggingModel {
+            driver: l.driver.clone(),
+            options: l.options.clone(),
+        }),
+        depends_on: s.depends_on.clone(),
+        files: s.files.iter().map(|f| f.target.clone()).collect(),
+        volumes: s
+            .volumes
+            .iter()
+            .map(|v| format!("{}:{}", v.volume, v.target))
+            .collect(),
+    }
+}
+
 /// The model of `stack` (resolved for its phase) with `settings`.
 pub fn model(settings: &Settings, stack: &Stack) -> Model {
     let services = stack
         .services
         .iter()
-        .map(|s| {
-            let service = ServiceModel {
-                image: s.image.clone(),
-                build: s.build_context.as_deref().map(tidy),
-                ports: s
-                    .ports
-                    .iter()
-                    .map(|p| format!("{}:{}->{}", p.host_ip, p.host_port, p.container_port))
-                    .collect(),
-                limits: s.limits.as_ref().map(|l| LimitsModel {
-                    cpus: l.nano_cpus as f64 / 1e9,
-                    memory_mb: l.memory_bytes / (1024 * 1024),
-                }),
-                restart: s.restart.map(|r| r.as_str()),
-                logging: s.logging.as_ref().map(|l| LoggingModel {
-                    driver: l.driver.clone(),
-                    options: l.options.clone(),
-                }),
-                depends_on: s.depends_on.clone(),
-                files: s.files.iter().map(|f| f.target.clone()).collect(),
-                volumes: s
-                    .volumes
-                    .iter()
-                    .map(|v| format!("{}:{}", v.volume, v.target))
-                    .collect(),
-            };
-            (s.name.clone(), service)
-        })
+        .map(|s| (s.name.clone(), service_model(s)))
         .collect();
     let mut principals = Principals {
         kafka: Vec::new(),

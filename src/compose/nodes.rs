@@ -20,7 +20,7 @@ pub fn expand_kafka(mut stack: Stack, settings: &Settings) -> Stack {
         .iter()
         .map(|node| {
             let mut s = template.clone();
-            s.name = node.service.clone();
+            s.name.clone_from(&node.service);
             s.node = Some(node.index);
             for port in &mut s.ports {
                 if port.container_port == external {

@@ -257,8 +257,8 @@ fn resolve_ports(ports: &[String], at: &ServicePath<'_>) -> Result<Vec<PortBindi
     ports
         .iter()
         .map(|p| {
-            let parts: Vec<&str> = p.split(':').collect();
-            let parsed = match parts.as_slice() {
+            let fields: Vec<&str> = p.split(':').collect();
+            let parsed = match fields.as_slice() {
                 [ip, host, container] => {
                     host.parse()
                         .ok()
@@ -332,6 +332,15 @@ fn resolve_depends_on(
     Ok(depends_on)
 }
 
+/// Docker's NanoCpus for a CPU count.
+#[allow(
+    clippy::cast_possible_truncation,
+    reason = "cpus is > 0 (compose and settings validation); a fraction of a nanoCPU is meaningless, and `as` saturates at i64::MAX for absurd counts"
+)]
+pub(crate) fn nano_cpus(cpus: f64) -> i64 {
+    (cpus * 1e9) as i64
+}
+
 fn resolve_limits(cpus: &str, memory: &str, at: &ServicePath<'_>) -> Result<Limits, ComposeError> {
     let cpus: f64 = cpus
         .parse()
@@ -350,7 +359,7 @@ fn resolve_limits(cpus: &str, memory: &str, at: &ServicePath<'_>) -> Result<Limi
         )
     })?;
     Ok(Limits {
-        nano_cpus: (cpus * 1e9) as i64,
+        nano_cpus: nano_cpus(cpus),
         memory_bytes,
     })
 }

@@ -33,7 +33,7 @@ fn phase_decides_mounted_files_and_limits() {
     let (settings, text, path) = repo();
     let p1 = parse(&text, &path, &settings, Phase::KafkaAuth).expect("parse");
     let p4 = parse(&text, &path, &settings, Phase::Hardening).expect("parse");
-    let files = |s: &Stack| s.service("clickhouse").map(|c| c.files.len()).unwrap_or(0);
+    let files = |s: &Stack| s.service("clickhouse").map_or(0, |c| c.files.len());
     assert_eq!(files(&p1), 2, "no users.d before phase 2");
     assert_eq!(files(&p4), 3);
     assert!(p1.services.iter().all(|s| s.limits.is_none()));

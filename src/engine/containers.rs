@@ -189,19 +189,7 @@ impl Engine {
             .iter()
             .map(|(k, v)| format!("{k}={v}"))
             .collect();
-        let mut port_bindings: HashMap<String, Option<Vec<PortBinding>>> = HashMap::new();
-        let mut exposed = Vec::new();
-        for p in &service.ports {
-            let key = format!("{}/tcp", p.container_port);
-            exposed.push(key.clone());
-            port_bindings.insert(
-                key,
-                Some(vec![PortBinding {
-                    host_ip: Some(p.host_ip.clone()),
-                    host_port: Some(p.host_port.to_string()),
-                }]),
-            );
-        }
+        let (exposed, port_bindings) = published_ports(service);
         let binds: Vec<String> = service
             .volumes
             .iter()
@@ -245,19 +233,7 @@ impl Engine {
                 nano_cpus: service.limits.as_ref().map(|l| l.nano_cpus),
                 memory: service.limits.as_ref().map(|l| l.memory_bytes),
                 security_opt: Some(vec!["no-new-privileges:true".into()]),
-                restart_policy: service.restart.map(|r| RestartPolicy {
-                    name: Some(match r {
-                        crate::settings::RestartPolicy::No => RestartPolicyNameEnum::NO,
-                        crate::settings::RestartPolicy::Always => RestartPolicyNameEnum::ALWAYS,
-                        crate::settings::RestartPolicy::UnlessStopped => {
-                            RestartPolicyNameEnum::UNLESS_STOPPED
-                        }
-                        crate::settings::RestartPolicy::OnFailure => {
-                            RestartPolicyNameEnum::ON_FAILURE
-                        }
-                    }),
-                    maximum_retry_count: None,
-                }),
+                restart_policy: service.restart.map(restart_policy),
                 log_config: service.logging.as_ref().map(|l| HostConfigLogConfig {
                     typ: Some(l.driver.clone()),
                     config: Some(l.options.clone().into_iter().collect()),
@@ -347,7 +323,9 @@ impl Engine {
         }
         Ok(
             match state.health.and_then(|h| h.status.map(|s| (s, h.log))) {
-                None => Health::Running,
+                None | Some((HealthStatusEnum::NONE | HealthStatusEnum::EMPTY, _)) => {
+                    Health::Running
+                }
                 Some((HealthStatusEnum::HEALTHY, _)) => Health::Healthy,
                 Some((HealthStatusEnum::UNHEALTHY, log)) => Health::Unhealthy(
                     log.and_then(|l| l.last().and_then(|r| r.output.clone()))
@@ -355,7 +333,6 @@ impl Engine {
                         .trim()
                         .to_string(),
                 ),
-                Some((HealthStatusEnum::NONE | HealthStatusEnum::EMPTY, _)) => Health::Running,
                 Some((HealthStatusEnum::STARTING, _)) => Health::Starting,
             },
         )
@@ -382,9 +359,9 @@ impl Engine {
     pub async fn stop(&self, id: &str) -> Result<(), EngineError> {
         let stop = StopContainerOptionsBuilder::default().t(20).build();
         match self.docker.stop_container(id, Some(stop)).await {
-            Ok(()) => Ok(()),
             // 304: already stopped.
-            Err(bollard::errors::Error::DockerResponseServerError {
+            Ok(())
+            | Err(bollard::errors::Error::DockerResponseServerError {
                 status_code: 304, ..
             }) => Ok(()),
             Err(e) => Err(api("stop container")(e)),
@@ -452,5 +429,36 @@ impl Engine {
             }
         }
         Ok(removed)
+    }
+}
+
+/// The exposed ports and host bindings of a service's published ports.
+fn published_ports(service: &Service) -> (Vec<String>, HashMap<String, Option<Vec<PortBinding>>>) {
+    let mut port_bindings: HashMap<String, Option<Vec<PortBinding>>> = HashMap::new();
+    let mut exposed = Vec::new();
+    for p in &service.ports {
+        let key = format!("{}/tcp", p.container_port);
+        exposed.push(key.clone());
+        port_bindings.insert(
+            key,
+            Some(vec![PortBinding {
+                host_ip: Some(p.host_ip.clone()),
+                host_port: Some(p.host_port.to_string()),
+            }]),
+        );
+    }
+    (exposed, port_bindings)
+}
+
+/// The engine's restart policy for the declared one.
+fn restart_policy(r: crate::settings::RestartPolicy) -> RestartPolicy {
+    RestartPolicy {
+        name: Some(match r {
+            crate::settings::RestartPolicy::No => RestartPolicyNameEnum::NO,
+            crate::settings::RestartPolicy::Always => RestartPolicyNameEnum::ALWAYS,
+            crate::settings::RestartPolicy::UnlessStopped => RestartPolicyNameEnum::UNLESS_STOPPED,
+            crate::settings::RestartPolicy::OnFailure => RestartPolicyNameEnum::ON_FAILURE,
+        }),
+        maximum_retry_count: None,
     }
 }

@@ -373,7 +373,7 @@ fn slim_rootfs(rootfs: &Path) -> Result<(), EngineError> {
             .open(&sources)
             .map_err(io("open", sources.clone()))?;
         writeln!(f, "deb {mirror} bookworm-updates main")
-            .and_then(|_| writeln!(f, "deb {mirror}-security bookworm-security main"))
+            .and_then(|()| writeln!(f, "deb {mirror}-security bookworm-security main"))
             .map_err(io("write", sources.clone()))?;
     }
     let clean = rootfs.join("etc/apt/apt.conf.d/docker-clean");

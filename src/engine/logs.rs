@@ -21,10 +21,7 @@ pub struct LogQuery {
 
 impl LogQuery {
     fn options(&self, follow: bool) -> Result<LogsOptions, EngineError> {
-        let tail = self
-            .tail
-            .map(|t| t.to_string())
-            .unwrap_or_else(|| "all".into());
+        let tail = self.tail.map_or_else(|| "all".into(), |t| t.to_string());
         let mut builder = LogsOptionsBuilder::default()
             .stdout(true)
             .stderr(true)
@@ -147,7 +144,7 @@ impl Engine {
             .create_exec(
                 id,
                 CreateExecOptions {
-                    cmd: Some(cmd.iter().map(|s| s.to_string()).collect()),
+                    cmd: Some(cmd.iter().map(std::string::ToString::to_string).collect()),
                     attach_stdout: Some(true),
                     attach_stderr: Some(true),
                     ..Default::default()

@@ -77,7 +77,7 @@ pub fn parse_rfc3339(text: &str) -> Option<(i64, u32)> {
             return None;
         }
         let kept = &frac[..digits.min(9)];
-        nanos = kept.parse::<u32>().ok()? * 10u32.pow(9 - kept.len() as u32);
+        nanos = kept.parse::<u32>().ok()? * 10u32.pow(u32::try_from(9 - kept.len()).ok()?);
         rest = &frac[digits..];
     }
     let offset = match rest {
@@ -111,7 +111,7 @@ fn days_from_civil(year: i64, month: i64, day: i64) -> i64 {
     let mp = (month + 9) % 12;
     let doy = (153 * mp + 2) / 5 + day - 1;
     let doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
-    era * 146097 + doe - 719468
+    era * 146_097 + doe - 719_468
 }
 
 /// Splits an engine log line `TIMESTAMP rest` into its time and the rest.

@@ -122,7 +122,7 @@ async fn file_stat(engine: &Engine, id: &str, path: &str) -> Result<FileStat, En
     while head.len() < 512 {
         match stream.next().await {
             Some(chunk) => {
-                head.extend_from_slice(&chunk.map_err(api(format!("stat {path} in {id}")))?)
+                head.extend_from_slice(&chunk.map_err(api(format!("stat {path} in {id}")))?);
             }
             None => break,
         }
@@ -163,7 +163,7 @@ mod tests {
     fn stat_comes_from_the_first_header() {
         let mut header = tar::Header::new_gnu();
         header.set_size(3);
-        header.set_mode(0o100400);
+        header.set_mode(0o100_400);
         header.set_uid(1000);
         header.set_gid(1001);
         header.set_cksum();

@@ -2,6 +2,8 @@
 //! and NetworkPolicies admitting only the declared clients. A client pod declares which
 //! principal it is with a label (`stackctl.io/kafka-principal: app`); nothing else gets in.
 
+use std::fmt::Write as _;
+
 use serde_json::{Value, json};
 use sha2::{Digest, Sha256};
 
@@ -80,7 +82,10 @@ pub(super) fn secret_specs(ctx: &Ctx) -> Vec<SecretSpec> {
     specs.push(SecretSpec {
         create: derived(&writer),
         name: writer,
-        keys: connect::WRITER_KEYS.iter().map(|k| k.to_string()).collect(),
+        keys: connect::WRITER_KEYS
+            .iter()
+            .map(std::string::ToString::to_string)
+            .collect(),
         holds: "the sink's ClickHouse login (mounted into Connect)".into(),
     });
     let name = registry::secret(ctx);
@@ -189,10 +194,11 @@ fn registry_properties(
             rest.user(),
             value(&rest)?
         )));
-        out.push_str(&format!(
-            "quarkus.security.users.embedded.users.{}={digest}\n",
+        let _ = writeln!(
+            out,
+            "quarkus.security.users.embedded.users.{}={digest}",
             escape::properties(rest.user()).map_err(escape_err)?
-        ));
+        );
     }
     Ok(out)
 }
@@ -220,8 +226,8 @@ pub(super) fn network_policies(ctx: &Ctx) -> Vec<Manifest> {
     let clickhouse = policy(
         ctx,
         "clickhouse",
-        json!({ "clickhouse.altinity.com/chi": ctx.names.project }),
-        json!([
+        &json!({ "clickhouse.altinity.com/chi": ctx.names.project }),
+        &json!([
             { "podSelector": { "matchExpressions": [
                 { "key": CLICKHOUSE_LABEL, "operator": "In", "values": ch_users }
             ]}},
@@ -233,14 +239,14 @@ pub(super) fn network_policies(ctx: &Ctx) -> Vec<Manifest> {
     let registry = policy(
         ctx,
         "schema-registry",
-        registry::selector(ctx),
-        json!([{ "podSelector": { "matchLabels": { REGISTRY_LABEL: "rest" } } }]),
+        &registry::selector(ctx),
+        &json!([{ "podSelector": { "matchLabels": { REGISTRY_LABEL: "rest" } } }]),
         &[s.schema_registry.port],
     );
     vec![clickhouse, registry]
 }
 
-fn policy(ctx: &Ctx, component: &str, selector: Value, from: Value, ports: &[u16]) -> Manifest {
+fn policy(ctx: &Ctx, component: &str, selector: &Value, from: &Value, ports: &[u16]) -> Manifest {
     let name = format!("{}-{component}-clients", ctx.names.project);
     let ports: Vec<Value> = ports
         .iter()

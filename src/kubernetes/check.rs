@@ -183,7 +183,9 @@ fn principals(plan: &KubePlan, settings: &Settings) -> Vec<CrossCheckError> {
             declared.insert(name, role);
         }
     }
-    let users: BTreeSet<&str> = of_kind(plan, "KafkaUser").map(|m| m.name()).collect();
+    let users: BTreeSet<&str> = of_kind(plan, "KafkaUser")
+        .map(super::Manifest::name)
+        .collect();
     let mut named = |file: &PathBuf, what: &str, user: &str| {
         if !users.contains(user) || !declared.contains_key(user) {
             errors.push(CrossCheckError::UnknownPrincipal {

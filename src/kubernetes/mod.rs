@@ -229,6 +229,11 @@ fn dns_label_of(name: &str) -> String {
 }
 
 /// Kubernetes quantities for a service's limits.
+#[allow(
+    clippy::cast_possible_truncation,
+    clippy::cast_sign_loss,
+    reason = "cpus is validated > 0 and not NaN (settings::validate); `as` saturates for absurd counts"
+)]
 fn resources(r: &Resources) -> Value {
     let millis = (r.cpus * 1000.0).round() as u64;
     let cpu = if millis.is_multiple_of(1000) {

@@ -13,7 +13,7 @@ pub(super) const LISTENER: &str = "internal";
 
 pub(super) fn manifests(ctx: &Ctx) -> Result<Vec<Manifest>, KubeError> {
     let mut out = vec![
-        Manifest::new("kafka/kafka.yaml", kafka(ctx)?),
+        Manifest::new("kafka/kafka.yaml", kafka(ctx)),
         Manifest::new("kafka/node-pool.yaml", node_pool(ctx)?),
     ];
     for role in KafkaRole::ALL {
@@ -49,7 +49,7 @@ pub(super) fn manifests(ctx: &Ctx) -> Result<Vec<Manifest>, KubeError> {
     Ok(out)
 }
 
-fn kafka(ctx: &Ctx) -> Result<Value, KubeError> {
+fn kafka(ctx: &Ctx) -> Value {
     let s = ctx.settings;
     let rf = s.replication_factor;
     let mut kafka = json!({
@@ -79,7 +79,7 @@ fn kafka(ctx: &Ctx) -> Result<Value, KubeError> {
     }
     // KRaft and node pools are Strimzi 1.x's only mode: no annotation asks for them.
     let metadata = ctx.metadata(&ctx.names.project, ServiceKind::Kafka.name());
-    Ok(json!({
+    json!({
         "apiVersion": API,
         "kind": "Kafka",
         "metadata": metadata,
@@ -87,7 +87,7 @@ fn kafka(ctx: &Ctx) -> Result<Value, KubeError> {
             "kafka": kafka,
             "entityOperator": { "topicOperator": {}, "userOperator": {} },
         }
-    }))
+    })
 }
 
 fn node_pool(ctx: &Ctx) -> Result<Value, KubeError> {

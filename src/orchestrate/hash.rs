@@ -70,7 +70,7 @@ fn definition(service: &Service) -> Value {
         "limits": limits.as_ref().map(|Limits { nano_cpus, memory_bytes }| {
             json!({ "nano_cpus": nano_cpus, "memory_bytes": memory_bytes })
         }),
-        "restart": restart.map(|r| r.as_str()),
+        "restart": restart.map(super::super::settings::RestartPolicy::as_str),
         "networks": networks,
         "logging": logging.as_ref().map(|LogConfig { driver, options }| {
             json!({ "driver": driver, "options": options })

@@ -13,7 +13,7 @@ use futures_util::stream::FuturesUnordered;
 
 use super::UpError;
 use super::recipe::{self, Identity, RECIPE_LABEL, Recipe};
-use crate::compose::Stack;
+use crate::compose::{Service, Stack};
 use crate::engine::images::{BASE_IMAGE, BuildRequest, CaCertificates, build_context};
 use crate::engine::{ContainerEngine, LABEL_SERVICE};
 use crate::progress::Progress;
@@ -48,8 +48,7 @@ pub fn parallel_builds() -> usize {
         return jobs;
     }
     std::thread::available_parallelism()
-        .map(|n| n.get())
-        .unwrap_or(2)
+        .map_or(2, std::num::NonZero::get)
         .clamp(2, 4)
 }
 
@@ -89,6 +88,52 @@ pub async fn with_references<E: ContainerEngine>(
             .map(|(service, id)| (service, id.reference))
             .collect(),
     ))
+}
+
+/// The id of a service's image without a recipe: present, or pulled now.
+async fn present_or_pulled<E: ContainerEngine>(
+    engine: &E,
+    service: &Service,
+    progress: &dyn Progress,
+) -> Result<String, UpError> {
+    let id = match engine.image_id(&service.image).await {
+        Some(id) => Some(id),
+        None if engine.try_pull(&service.image, progress).await => {
+            engine.image_id(&service.image).await
+        }
+        None => None,
+    };
+    id.ok_or_else(|| UpError::Service {
+        service: service.name.clone(),
+        message: format!(
+            "image {} is not present and could not be pulled, and the service has no recipe; pull it or set services.{}.build: true",
+            service.image, service.name
+        ),
+    })
+}
+
+/// Services sharing an identity (the Kafka nodes) build it once: the first in stack order, which
+/// is the one other recipes are built FROM. Returns the recipes to build and, for each service
+/// left out, the service whose build it shares.
+fn one_build_per_identity<'a>(
+    mut to_build: Vec<&'a Recipe>,
+    recipes: &[Recipe],
+    identities: &BTreeMap<String, Identity>,
+) -> (Vec<&'a Recipe>, Vec<(String, String)>) {
+    to_build.sort_by_key(|r| recipes.iter().position(|x| x.service == r.service));
+    let mut unique: Vec<&Recipe> = Vec::new();
+    let mut sharing: Vec<(String, String)> = Vec::new();
+    for r in to_build {
+        let reference = &identities[&r.service].reference;
+        match unique
+            .iter()
+            .find(|u| &identities[&u.service].reference == reference)
+        {
+            Some(u) => sharing.push((r.service.clone(), u.service.clone())),
+            None => unique.push(r),
+        }
+    }
+    (unique, sharing)
 }
 
 /// Finds, pulls or builds every image of the stack (or of `only` and the images theirs are built
@@ -157,21 +202,7 @@ pub async fn ensure_images<E: ContainerEngine>(
             }
         }
     }
-    // Services sharing an identity (the Kafka nodes) build it once: the first in stack order,
-    // which is the one other recipes are built FROM.
-    to_build.sort_by_key(|r| recipes.iter().position(|x| x.service == r.service));
-    let mut unique: Vec<&Recipe> = Vec::new();
-    let mut sharing: Vec<(String, String)> = Vec::new();
-    for r in to_build {
-        let reference = &identities[&r.service].reference;
-        match unique
-            .iter()
-            .find(|u| &identities[&u.service].reference == reference)
-        {
-            Some(u) => sharing.push((r.service.clone(), u.service.clone())),
-            None => unique.push(r),
-        }
-    }
+    let (unique, sharing) = one_build_per_identity(to_build, &recipes, &identities);
     let built = build_all(engine, &unique, &identities, cas, verbose, progress).await?;
     for (service, builder) in sharing {
         if let Some((id, _)) = built.get(&builder)
@@ -187,29 +218,6 @@ pub async fn ensure_images<E: ContainerEngine>(
         images.built.insert(service, seconds);
     }
     Ok(images)
-}
-
-/// The ID of an image without a recipe: present, else pulled.
-async fn present_or_pulled<E: ContainerEngine>(
-    engine: &E,
-    service: &crate::compose::Service,
-    progress: &dyn Progress,
-) -> Result<String, UpError> {
-    if let Some(id) = engine.image_id(&service.image).await {
-        return Ok(id);
-    }
-    if engine.try_pull(&service.image, progress).await
-        && let Some(id) = engine.image_id(&service.image).await
-    {
-        return Ok(id);
-    }
-    Err(UpError::Service {
-        service: service.name.clone(),
-        message: format!(
-            "image {} is not present and could not be pulled, and the service has no recipe; pull it or set services.{}.build: true",
-            service.image, service.name
-        ),
-    })
 }
 
 /// The IDs of the images recipes start from, each made present (the base bootstrapped when it

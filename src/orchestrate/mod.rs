@@ -112,12 +112,11 @@ pub struct UpInput<'a> {
 
 /// Bound for waiting on one service: its start period plus all its retries.
 pub fn health_bound(service: &Service) -> Duration {
-    let ns = service
-        .healthcheck
-        .as_ref()
-        .map(|h| h.start_period_ns + h.interval_ns.saturating_mul(h.retries))
-        .unwrap_or(60_000_000_000);
-    Duration::from_nanos(ns.clamp(10_000_000_000, 600_000_000_000) as u64)
+    let ns = service.healthcheck.as_ref().map_or(60_000_000_000, |h| {
+        h.start_period_ns + h.interval_ns.saturating_mul(h.retries)
+    });
+    // Clamped to 10 s..=600 s: positive.
+    Duration::from_nanos(ns.clamp(10_000_000_000, 600_000_000_000).cast_unsigned())
 }
 
 /// Keep a running container whose hash matches; recreate any other; create when there is none.

@@ -39,7 +39,8 @@ pub fn topic_plan(settings: &Settings, phase: Phase) -> Vec<TopicPlan> {
     };
     let mut topics = vec![t(
         &settings.pipeline.topic,
-        settings.pipeline.partitions as i32,
+        // Validated to fit Kafka's int32 (settings::validate).
+        settings.pipeline.partitions.cast_signed(),
         false,
         "pipeline",
     )];
@@ -182,10 +183,7 @@ async fn apply_schema(
             return Err(UpError::Step(format!(
                 "applying the ClickHouse schema failed (HTTP {}, code {}): {}",
                 answer.status,
-                answer
-                    .code
-                    .map(|c| c.to_string())
-                    .unwrap_or_else(|| "-".into()),
+                answer.code.map_or_else(|| "-".into(), |c| c.to_string()),
                 input
                     .redactor
                     .redact(answer.body.lines().next().unwrap_or(""))
@@ -194,7 +192,7 @@ async fn apply_schema(
     }
     let message = format!(
         "schema applied as {}: {}.{}",
-        login.as_ref().map(|l| l.user.as_str()).unwrap_or("default"),
+        login.as_ref().map_or("default", |l| l.user.as_str()),
         s.clickhouse.database,
         s.pipeline.table
     );

@@ -243,7 +243,7 @@ fn identity(
             build_args.insert(arg.clone(), dep_id.reference.clone());
             hasher.update(format!("from {} {}\n", dep.definition, dep_id.digest));
             if depends_on.is_empty() {
-                early_stage = stages.last().map(|s| s.to_string());
+                early_stage = stages.last().map(std::string::ToString::to_string);
             }
             depends_on.push(dep.service.clone());
         } else if externals.contains(&from.image.as_str()) {

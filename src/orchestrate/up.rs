@@ -3,11 +3,11 @@
 //! Incremental: each container carries a hash of everything that defines it (service definition,
 //! image ID, the bytes of its files, taken from the plan); an unchanged, running container is kept.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
 use std::time::Instant;
 
 use super::hash::config_hash;
-use super::images::{ensure_images, with_references};
+use super::images::{Images, ensure_images, with_references};
 use super::lifecycle::selected;
 use super::{
     Action, ServiceReport, UpError, UpInput, UpOptions, UpReport, decide, health, post, rolling,
@@ -86,6 +86,42 @@ pub async fn up<E: ContainerEngine>(
     // Decide every service first. What will be recreated is stopped in reverse dependency order
     // (clients before the broker they use), so no client hangs on a broker that went away; then
     // everything starts in dependency order.
+    let plans = plan_services(stack, &chosen, &images, &existing, input, options)?;
+    // Kafka nodes to recreate one at a time (the cluster keeps a quorum): not removed up front.
+    let rolled = rolled_nodes(stack, &plans, &existing, options);
+    remove_recreated(engine, stack, &plans, &rolled, options, progress).await?;
+    let mut reports = Vec::new();
+    let mut steps = Vec::new();
+    for wave in stack.start_waves() {
+        let wave: Vec<&Service> = wave
+            .into_iter()
+            .filter(|s| chosen.contains(&s.name))
+            .collect();
+        let (wave_reports, wave_steps) =
+            start_wave(engine, stack, &wave, &plans, &rolled, input, progress).await?;
+        reports.extend(wave_reports);
+        steps.extend(wave_steps);
+    }
+    let (major, minor) = engine.api_version();
+    Ok(UpReport {
+        phase: stack.phase,
+        services: reports,
+        steps,
+        endpoints: input.endpoints.published(),
+        seconds: started.elapsed().as_secs_f64(),
+        api_version: format!("{major}.{minor}"),
+    })
+}
+
+/// What `up` does with each chosen service, by its configuration hash and current container.
+fn plan_services(
+    stack: &Stack,
+    chosen: &BTreeSet<String>,
+    images: &Images,
+    existing: &[ProjectContainer],
+    input: &UpInput<'_>,
+    options: &UpOptions,
+) -> Result<BTreeMap<String, Planned>, UpError> {
     let mut plans: BTreeMap<String, Planned> = BTreeMap::new();
     for service in stack.services.iter().filter(|s| chosen.contains(&s.name)) {
         let image_id = images
@@ -110,17 +146,19 @@ pub async fn up<E: ContainerEngine>(
             },
         );
     }
-    let action = |name: &str| plans.get(name).map(|p| p.action);
-    let rolled: Vec<String> = if options.all_nodes_at_once {
-        Vec::new()
-    } else {
-        stack
-            .start_waves()
-            .iter()
-            .flat_map(|w| rolling::nodes_to_roll(stack, w, action, &existing))
-            .map(|s| s.name.clone())
-            .collect()
-    };
+    Ok(plans)
+}
+
+/// Removes the containers to recreate, wave by wave in reverse dependency order; the Kafka
+/// nodes in `rolled` are left running (the rolling recreation replaces them one at a time).
+async fn remove_recreated<E: ContainerEngine>(
+    engine: &E,
+    stack: &Stack,
+    plans: &BTreeMap<String, Planned>,
+    rolled: &[String],
+    options: &UpOptions,
+    progress: &dyn Progress,
+) -> Result<(), UpError> {
     for wave in stack.start_waves().into_iter().rev() {
         let removals = wave.iter().filter_map(|service| {
             if rolled.contains(&service.name) {
@@ -147,52 +185,76 @@ pub async fn up<E: ContainerEngine>(
             result?;
         }
     }
-    let mut reports = Vec::new();
-    let mut steps = Vec::new();
-    for wave in stack.start_waves() {
-        let wave: Vec<&Service> = wave
-            .into_iter()
-            .filter(|s| chosen.contains(&s.name))
-            .collect();
-        let futures = wave
-            .iter()
-            .filter(|s| !rolled.contains(&s.name))
-            .map(|service| {
-                let plan = &plans[&service.name];
-                bring_up(engine, stack, service, plan, input, progress)
-            });
-        let results = futures_util::future::join_all(futures).await;
-        for result in results {
-            reports.push(result?);
-        }
-        let to_roll: Vec<&Service> = wave
-            .iter()
-            .copied()
-            .filter(|s| rolled.contains(&s.name))
-            .collect();
-        reports.extend(rolling::roll(engine, stack, &to_roll, &plans, input, progress).await?);
-        // Post-start steps of this wave, before dependents start (Kafka's once, for all nodes).
-        let mut kafka_done = false;
-        for service in &wave {
-            if service.node.is_some() {
-                if kafka_done {
-                    continue;
-                }
-                kafka_done = true;
-            }
-            let done = post::after_healthy(service, input, progress).await?;
-            steps.extend(done);
-        }
+    Ok(())
+}
+
+/// The Kafka nodes `up` recreates one at a time, waiting for each to rejoin before the next
+/// (none with `--all-nodes-at-once`).
+fn rolled_nodes(
+    stack: &Stack,
+    plans: &BTreeMap<String, Planned>,
+    existing: &[ProjectContainer],
+    options: &UpOptions,
+) -> Vec<String> {
+    if options.all_nodes_at_once {
+        return Vec::new();
     }
-    let (major, minor) = engine.api_version();
-    Ok(UpReport {
-        phase: stack.phase,
-        services: reports,
-        steps,
-        endpoints: input.endpoints.published(),
-        seconds: started.elapsed().as_secs_f64(),
-        api_version: format!("{major}.{minor}"),
-    })
+    let action = |name: &str| plans.get(name).map(|p| p.action);
+    stack
+        .start_waves()
+        .iter()
+        .flat_map(|w| rolling::nodes_to_roll(stack, w, action, existing))
+        .map(|s| s.name.clone())
+        .collect()
+}
+
+/// Starts one wave: its services concurrently (the nodes in `rolled` one at a time), then the
+/// post-start steps before dependents start (Kafka's once, for all nodes). Returns the services'
+/// reports and the steps done.
+async fn start_wave<E: ContainerEngine>(
+    engine: &E,
+    stack: &Stack,
+    wave: &[&Service],
+    plans: &BTreeMap<String, Planned>,
+    rolled: &[String],
+    input: &UpInput<'_>,
+    progress: &dyn Progress,
+) -> Result<(Vec<ServiceReport>, Vec<String>), UpError> {
+    let futures = wave
+        .iter()
+        .filter(|s| !rolled.contains(&s.name))
+        .map(|service| {
+            bring_up(
+                engine,
+                stack,
+                service,
+                &plans[&service.name],
+                input,
+                progress,
+            )
+        });
+    let mut reports = Vec::new();
+    for result in futures_util::future::join_all(futures).await {
+        reports.push(result?);
+    }
+    let to_roll: Vec<&Service> = wave
+        .iter()
+        .copied()
+        .filter(|s| rolled.contains(&s.name))
+        .collect();
+    reports.extend(rolling::roll(engine, stack, &to_roll, plans, input, progress).await?);
+    let mut steps = Vec::new();
+    let mut kafka_done = false;
+    for service in wave {
+        if service.node.is_some() {
+            if kafka_done {
+                continue;
+            }
+            kafka_done = true;
+        }
+        steps.extend(post::after_healthy(service, input, progress).await?);
+    }
+    Ok((reports, steps))
 }
 
 /// What `up` decided for one service before touching anything.
@@ -215,22 +277,21 @@ pub(super) async fn bring_up<E: ContainerEngine>(
 ) -> Result<ServiceReport, UpError> {
     let started = Instant::now();
     let action = plan.action;
-    let id = match (action, &plan.current_id) {
-        (Action::Unchanged, Some(id)) => id.clone(),
-        _ => {
-            let files = file_copies(service, input.plan)?;
-            let id = engine
-                .create_service(stack, service, &plan.hash, &files)
-                .await?;
-            if let Err(e) = engine.start(&id).await {
-                return Err(UpError::Service {
-                    service: service.name.clone(),
-                    message: health::explain_start_failure(&e.to_string(), service),
-                });
-            }
-            progress.line(&service.name, "started");
-            id
+    let id = if let (Action::Unchanged, Some(id)) = (action, &plan.current_id) {
+        id.clone()
+    } else {
+        let files = file_copies(service, input.plan)?;
+        let id = engine
+            .create_service(stack, service, &plan.hash, &files)
+            .await?;
+        if let Err(e) = engine.start(&id).await {
+            return Err(UpError::Service {
+                service: service.name.clone(),
+                message: health::explain_start_failure(&e.to_string(), service),
+            });
         }
+        progress.line(&service.name, "started");
+        id
     };
     let health = health::wait_healthy(engine, service, &id, input.redactor, progress).await?;
     Ok(ServiceReport {
@@ -347,7 +408,7 @@ mod port_tests {
             phase: Some(Phase::MAX),
             state: state.into(),
             health: None,
-            ports: ports.iter().map(|p| p.to_string()).collect(),
+            ports: ports.iter().map(std::string::ToString::to_string).collect(),
         }
     }
 

@@ -204,7 +204,7 @@ impl FileId {
     /// This file's row of the layout.
     #[rustfmt::skip]
     pub const fn spec(self) -> FileSpec {
-        use FileId::*;
+        use FileId::{KafkaServer, KafkaHealthcheck, AdminClient, AppClient, SchemaRegistryConfig, ConnectWorker, SinkConnector, ConnectClickHouseWriter, ConnectRestJaas, ConnectRestCredentials, ConnectHealthcheck, ClickHouseConfig, ClickHouseUsers, ClickHouseHealthcheck, ClickHouseSchema, KcatAdmin, KcatSchemaRegistry, KcatConnect, KcatApp, ClickHouseClientAdmin, ClickHouseClientWriter, ClickHouseClientReadonly};
         use Phase::{Authorization, ClickHouseAuth, KafkaAuth};
         match self {
             KafkaServer => per_node(file(self, "kafka/server.properties.j2", "kafka/server.properties", "kafka", true, KafkaAuth)),

@@ -93,7 +93,7 @@ pub fn write(plan: &RenderPlan, dir: &Path) -> Result<WriteReport, RenderError> 
         }
         files.push(WrittenFile {
             path: file.path.clone(),
-            service: file.service.to_string(),
+            service: file.service.clone(),
             change,
             mode: format!("{:04o}", file.mode()),
         });

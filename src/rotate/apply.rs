@@ -123,9 +123,10 @@ pub async fn apply(
         restarted,
         proofs,
         pipeline_ok: pipeline_result.is_some_and(|c| c.verdict == Verdict::Pass),
-        pipeline: pipeline_result
-            .map(|c| c.reason.clone())
-            .unwrap_or_else(|| "the pipeline check did not run".into()),
+        pipeline: pipeline_result.map_or_else(
+            || "the pipeline check did not run".into(),
+            |c| c.reason.clone(),
+        ),
         seconds: started.elapsed().as_secs_f64(),
     };
     if result.proven() {

@@ -105,7 +105,9 @@ pub async fn prove(
             let ch = endpoints.clickhouse(Duration::from_secs(10));
             let new_answer = ch.query(Some(&login(new)), "SELECT 1", None).await;
             let old_answer = ch.query(Some(&login(old)), "SELECT 1", None).await;
-            let new_ok = new_answer.as_ref().is_ok_and(|a| a.ok());
+            let new_ok = new_answer
+                .as_ref()
+                .is_ok_and(super::super::clients::clickhouse::Answer::ok);
             let old_code = old_answer.as_ref().ok().and_then(|a| a.code);
             Proof::tested(
                 principal,
@@ -118,9 +120,10 @@ pub async fn prove(
                     } else {
                         format!("refused ({:?})", new_answer.ok().and_then(|a| a.code))
                     },
-                    old_code
-                        .map(|c| format!("refused with code {c}"))
-                        .unwrap_or_else(|| "NOT refused".into())
+                    old_code.map_or_else(
+                        || "NOT refused".into(),
+                        |c| format!("refused with code {c}")
+                    )
                 ),
             )
         }

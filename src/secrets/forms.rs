@@ -9,6 +9,8 @@
 //! that contains the value, whatever the user name or text around it. At most two characters on
 //! each side, which mix the value with its neighbours, stay outside the form.
 
+use std::fmt::Write as _;
+
 use base64::Engine as _;
 use sha2::{Digest, Sha256};
 
@@ -123,11 +125,13 @@ fn json(value: &str, ascii: bool) -> String {
         match c {
             '"' => out.push_str("\\\""),
             '\\' => out.push_str("\\\\"),
-            c if (c as u32) < 0x20 => out.push_str(&format!("\\u{:04x}", c as u32)),
+            c if (c as u32) < 0x20 => {
+                let _ = write!(out, "\\u{:04x}", c as u32);
+            }
             c if ascii && !c.is_ascii() => {
                 let mut units = [0u16; 2];
                 for unit in c.encode_utf16(&mut units) {
-                    out.push_str(&format!("\\u{unit:04x}"));
+                    let _ = write!(out, "\\u{unit:04x}");
                 }
             }
             c => out.push(c),
@@ -144,7 +148,9 @@ fn url(value: &str, form: bool) -> String {
                 out.push(b as char);
             }
             b' ' if form => out.push('+'),
-            b => out.push_str(&format!("%{b:02X}")),
+            b => {
+                let _ = write!(out, "%{b:02X}");
+            }
         }
     }
     out

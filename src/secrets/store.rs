@@ -232,23 +232,20 @@ impl FileStore {
 impl SecretSource for FileStore {
     fn load(&self, principals: &[Principal]) -> Result<SecretSet, SecretError> {
         let mut problems = Vec::new();
-        match fs::metadata(&self.dir) {
-            Ok(meta) => {
-                let mode = meta.permissions().mode() & 0o7777;
-                if mode & 0o077 != 0 {
-                    problems.push(Problem {
-                        path: self.dir.clone(),
-                        reason: Reason::DirectoryAccessible(mode),
-                    });
-                }
-            }
-            Err(_) => {
+        if let Ok(meta) = fs::metadata(&self.dir) {
+            let mode = meta.permissions().mode() & 0o7777;
+            if mode & 0o077 != 0 {
                 problems.push(Problem {
                     path: self.dir.clone(),
-                    reason: Reason::Missing,
+                    reason: Reason::DirectoryAccessible(mode),
                 });
-                return Err(SecretError::Invalid(problems));
             }
+        } else {
+            problems.push(Problem {
+                path: self.dir.clone(),
+                reason: Reason::Missing,
+            });
+            return Err(SecretError::Invalid(problems));
         }
         let mut values = BTreeMap::new();
         for principal in principals {

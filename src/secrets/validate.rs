@@ -89,8 +89,7 @@ impl fmt::Display for Problem {
         let principal = self
             .path
             .file_stem()
-            .map(|s| s.to_string_lossy().to_string())
-            .unwrap_or_else(|| "<principal>".into());
+            .map_or_else(|| "<principal>".into(), |s| s.to_string_lossy().to_string());
         let reason = self.reason.to_string().replace("<principal>", &principal);
         write!(f, "{} {reason}", self.path.display())
     }
@@ -106,7 +105,7 @@ pub fn validate_value(value: &str, header_safe: bool) -> Vec<Reason> {
     }
     if value.contains(['\r', '\n']) {
         reasons.push(Reason::LineBreak);
-    } else if value.chars().any(|c| c.is_control()) {
+    } else if value.chars().any(char::is_control) {
         reasons.push(Reason::ControlCharacter);
     }
     let chars = value.chars().count();

@@ -197,6 +197,10 @@ mod tests {
         Settings::parse(&edit(text), Path::new("stack.yaml")).map_err(|e| e.to_string())
     }
 
+    #[allow(
+        clippy::needless_pass_by_value,
+        reason = "an edit for settings(), which takes Fn(String) -> String"
+    )]
     fn three(text: String) -> String {
         text.replace("brokers: 1", "brokers: 3")
             .replace("replication_factor: 1", "replication_factor: 3")

@@ -470,6 +470,25 @@ mod tests {
     }
 
     #[test]
+    fn partitions_and_node_id_beyond_int32_are_rejected() {
+        for (from, to, setting) in [
+            (
+                "partitions: 3",
+                "partitions: 2147483648",
+                "pipeline.partitions",
+            ),
+            ("node_id: 1", "node_id: 2147483648", "kafka.node_id"),
+        ] {
+            let text = repo_settings_text().replacen(from, to, 1);
+            let err = Settings::parse(&text, Path::new("stack.yaml")).unwrap_err();
+            assert!(
+                err.to_string().contains(setting) && err.to_string().contains("2147483647"),
+                "{err}"
+            );
+        }
+    }
+
+    #[test]
     fn duplicate_principal_names_are_rejected() {
         let text = repo_settings_text().replace("app: app", "app: connect");
         let err = Settings::parse(&text, Path::new("stack.yaml")).unwrap_err();

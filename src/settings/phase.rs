@@ -109,6 +109,10 @@ impl Phase {
 
 /// [`Phase`]'s capabilities as data, for templates and `stackctl` reports.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[allow(
+    clippy::struct_excessive_bools,
+    reason = "independent capabilities a phase switches on, serialized by name for templates; not a state machine"
+)]
 pub struct Capabilities {
     pub clickhouse_auth: bool,
     pub secret_hygiene: bool,

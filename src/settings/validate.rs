@@ -15,6 +15,41 @@ impl Settings {
             return Err(invalid(&setting, problem));
         }
         check_identifier(&self.project, "project").map_err(|p| invalid("project", p))?;
+        self.validate_names(&invalid)?;
+        self.validate_kafka(&invalid)?;
+        self.validate_pipeline().map_err(|(s, p)| invalid(s, p))?;
+        if let Some((setting, problem)) = self.logging.problem() {
+            return Err(invalid(setting, problem));
+        }
+        let cid = &self.kafka.cluster_id;
+        if cid.len() != 22
+            || !cid
+                .bytes()
+                .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_')
+        {
+            return Err(invalid(
+                "kafka.cluster_id",
+                "must be a 22-character URL-safe base64 UUID (as `kafka-storage random-uuid` prints)"
+                    .into(),
+            ));
+        }
+        if parse_major_minor(&self.clickhouse.version).is_none() {
+            return Err(invalid(
+                "clickhouse.version",
+                format!(
+                    "is `{}`; write MAJOR.MINOR, e.g. \"18.16\"",
+                    self.clickhouse.version
+                ),
+            ));
+        }
+        self.validate_services(&invalid)
+    }
+
+    /// Principal, user, database and table names: identifiers, distinct, never `default`.
+    fn validate_names(
+        &self,
+        invalid: &impl Fn(&str, String) -> ConfigError,
+    ) -> Result<(), ConfigError> {
         let names = [
             ("kafka.principals.admin", &self.kafka.principals.admin),
             (
@@ -52,35 +87,40 @@ impl Settings {
                 "must not use `default`: stackctl removes the default user from phase 2".into(),
             ));
         }
+        Ok(())
+    }
+
+    /// The cluster (node count, replication factor, min ISR, host ports), partitions and the
+    /// node id.
+    fn validate_kafka(
+        &self,
+        invalid: &impl Fn(&str, String) -> ConfigError,
+    ) -> Result<(), ConfigError> {
         self.validate_cluster().map_err(|(s, p)| invalid(s, p))?;
         if self.pipeline.partitions == 0 {
             return Err(invalid("pipeline.partitions", "must be at least 1".into()));
         }
-        self.validate_pipeline().map_err(|(s, p)| invalid(s, p))?;
-        if let Some((setting, problem)) = self.logging.problem() {
-            return Err(invalid(setting, problem));
-        }
-        let cid = &self.kafka.cluster_id;
-        if cid.len() != 22
-            || !cid
-                .bytes()
-                .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_')
-        {
+        // Kafka's partition counts and node ids are int32 on the wire.
+        if i32::try_from(self.pipeline.partitions).is_err() {
             return Err(invalid(
-                "kafka.cluster_id",
-                "must be a 22-character URL-safe base64 UUID (as `kafka-storage random-uuid` prints)"
-                    .into(),
+                "pipeline.partitions",
+                format!("must be at most {}", i32::MAX),
             ));
         }
-        if parse_major_minor(&self.clickhouse.version).is_none() {
+        if i32::try_from(self.kafka.node_id).is_err() {
             return Err(invalid(
-                "clickhouse.version",
-                format!(
-                    "is `{}`; write MAJOR.MINOR, e.g. \"18.16\"",
-                    self.clickhouse.version
-                ),
+                "kafka.node_id",
+                format!("must be at most {}", i32::MAX),
             ));
         }
+        Ok(())
+    }
+
+    /// Exactly the known services, each with an image and sane resource limits.
+    fn validate_services(
+        &self,
+        invalid: &impl Fn(&str, String) -> ConfigError,
+    ) -> Result<(), ConfigError> {
         for name in ServiceKind::ALL.map(ServiceKind::name) {
             let Some(service) = self.services.get(name) else {
                 return Err(invalid(

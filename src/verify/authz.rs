@@ -67,7 +67,7 @@ fn own_group(ctx: &Context, role: KafkaRole) -> String {
 }
 
 async fn read_as(ctx: &Context, role: KafkaRole, topic: &str) -> Outcome {
-    let l = match enforced(ctx).and_then(|_| login(ctx, role)) {
+    let l = match enforced(ctx).and_then(|()| login(ctx, role)) {
         Ok(l) => l,
         Err(o) => return o,
     };
@@ -84,7 +84,7 @@ async fn read_as(ctx: &Context, role: KafkaRole, topic: &str) -> Outcome {
 }
 
 async fn produce_as(ctx: &Context, role: KafkaRole, topic: &str) -> Outcome {
-    let l = match enforced(ctx).and_then(|_| login(ctx, role)) {
+    let l = match enforced(ctx).and_then(|()| login(ctx, role)) {
         Ok(l) => l,
         Err(o) => return o,
     };
@@ -98,7 +98,7 @@ async fn produce_as(ctx: &Context, role: KafkaRole, topic: &str) -> Outcome {
 
 async fn create_topic_as_app(ctx: &Context) -> Outcome {
     let (app, admin) = match enforced(ctx)
-        .and_then(|_| Ok((login(ctx, KafkaRole::App)?, login(ctx, KafkaRole::Admin)?)))
+        .and_then(|()| Ok((login(ctx, KafkaRole::App)?, login(ctx, KafkaRole::Admin)?)))
     {
         Ok(l) => l,
         Err(o) => return o,
@@ -118,7 +118,7 @@ async fn create_topic_as_app(ctx: &Context) -> Outcome {
 
 async fn delete_topic_as_app(ctx: &Context) -> Outcome {
     let (app, admin) = match enforced(ctx)
-        .and_then(|_| Ok((login(ctx, KafkaRole::App)?, login(ctx, KafkaRole::Admin)?)))
+        .and_then(|()| Ok((login(ctx, KafkaRole::App)?, login(ctx, KafkaRole::Admin)?)))
     {
         Ok(l) => l,
         Err(o) => return o,
@@ -144,7 +144,7 @@ async fn delete_topic_as_app(ctx: &Context) -> Outcome {
 }
 
 async fn join_foreign_group(ctx: &Context) -> Outcome {
-    let app = match enforced(ctx).and_then(|_| login(ctx, KafkaRole::App)) {
+    let app = match enforced(ctx).and_then(|()| login(ctx, KafkaRole::App)) {
         Ok(l) => l,
         Err(o) => return o,
     };
@@ -160,7 +160,7 @@ async fn join_foreign_group(ctx: &Context) -> Outcome {
 
 /// The broker's ACLs equal the declared set: anything more (or less) is named.
 async fn acls_as_declared(ctx: &Context) -> Outcome {
-    let admin = match enforced(ctx).and_then(|_| login(ctx, KafkaRole::Admin)) {
+    let admin = match enforced(ctx).and_then(|()| login(ctx, KafkaRole::Admin)) {
         Ok(l) => l,
         Err(o) => return o,
     };
@@ -224,12 +224,13 @@ pub fn authorizer_findings(authorizer: Option<&str>, allow_everyone: Option<&str
 /// the authorizer class; `allow.everyone.if.no.acl.found` is the authorizer's own key, which
 /// the broker may not report — then the copy of server.properties it started from says.
 async fn broker_authorizer(ctx: &Context) -> Outcome {
-    let admin = match enforced(ctx).and_then(|_| login(ctx, KafkaRole::Admin)) {
+    let admin = match enforced(ctx).and_then(|()| login(ctx, KafkaRole::Admin)) {
         Ok(l) => l,
         Err(o) => return o,
     };
     let keys = ["authorizer.class.name", "allow.everyone.if.no.acl.found"];
-    let node = ctx.settings.kafka.node_id as i32;
+    // Validated to fit Kafka's int32 (settings::validate).
+    let node = ctx.settings.kafka.node_id.cast_signed();
     let live = match ctx
         .endpoints
         .kafka()
@@ -239,17 +240,16 @@ async fn broker_authorizer(ctx: &Context) -> Outcome {
         Ok(values) => values,
         Err(e) => return fail(format!("cannot read the broker's config as admin: {e}")),
     };
-    let (source, allow_everyone) = match &live[1] {
-        Some(v) => ("the running broker".to_string(), Some(v.clone())),
-        None => {
-            let file = super::posture::properties_in(ctx, ServiceKind::Kafka, FileId::KafkaServer);
-            match file.await {
-                Ok((at, props)) => (
-                    format!("the running broker and {at}"),
-                    props.get(keys[1]).cloned(),
-                ),
-                Err(e) => return fail(e),
-            }
+    let (source, allow_everyone) = if let Some(v) = &live[1] {
+        ("the running broker".to_string(), Some(v.clone()))
+    } else {
+        let file = super::posture::properties_in(ctx, ServiceKind::Kafka, FileId::KafkaServer);
+        match file.await {
+            Ok((at, props)) => (
+                format!("the running broker and {at}"),
+                props.get(keys[1]).cloned(),
+            ),
+            Err(e) => return fail(e),
         }
     };
     let wrong = authorizer_findings(live[0].as_deref(), allow_everyone.as_deref());
@@ -303,11 +303,11 @@ fn rest_verdict(what: &str, path: &str, status: Result<u16, String>) -> Outcome 
     }
 }
 
-fn wrong_login(ctx: &Context, api: RestApi) -> Option<Login> {
-    Some(Login {
+fn wrong_login(ctx: &Context, api: RestApi) -> Login {
+    Login {
         user: ctx.settings.rest_principal(api).user().to_string(),
         password: Secret::new(format!("wrong-{}", ctx.run_id)),
-    })
+    }
 }
 
 /// A connector that tries to log in as someone else is rejected by the override policy.
@@ -370,14 +370,14 @@ pub fn checks() -> Vec<Check> {
             rest_refuses(ctx, RestApi::Connect, None, "no credentials").await
         }),
         check!("authz.connect-rest.refuse-wrong-password", "authz", from Authorization, Negative, 10, "Connect REST with a wrong password → 401", |ctx| {
-            rest_refuses(ctx, RestApi::Connect, wrong_login(ctx, RestApi::Connect), "wrong password").await
+            rest_refuses(ctx, RestApi::Connect, Some(wrong_login(ctx, RestApi::Connect)), "wrong password").await
         }),
         check!("authz.connect-rest.refuse-login-override", "authz", from Authorization, Negative, 15, "a connector cannot override its client login", |ctx| login_override_refused(ctx).await),
         check!("authz.schema-registry-rest.refuse-anonymous", "authz", from Authorization, Negative, 10, "Schema Registry REST without credentials → 401", |ctx| {
             rest_refuses(ctx, RestApi::SchemaRegistry, None, "no credentials").await
         }),
         check!("authz.schema-registry-rest.refuse-wrong-password", "authz", from Authorization, Negative, 10, "Schema Registry REST with a wrong password → 401", |ctx| {
-            rest_refuses(ctx, RestApi::SchemaRegistry, wrong_login(ctx, RestApi::SchemaRegistry), "wrong password").await
+            rest_refuses(ctx, RestApi::SchemaRegistry, Some(wrong_login(ctx, RestApi::SchemaRegistry)), "wrong password").await
         }),
     ]
 }

@@ -46,6 +46,10 @@ fn exact_mode(path: &Path, want: u32) -> Option<String> {
 }
 
 /// A problem when `path` is readable by group or others (or cannot be looked at).
+#[allow(
+    clippy::verbose_bit_mask,
+    reason = "`mode & 0o077 == 0` reads as \"no group or other permission bits\"; trailing_zeros would hide that"
+)]
 fn private_mode(path: &Path, what: &str) -> Option<String> {
     match mode(path) {
         Ok(m) if m & 0o077 == 0 => None,
@@ -102,7 +106,7 @@ fn rendered_file_problems(ctx: &Context) -> Vec<String> {
     problems
 }
 
-async fn secret_files(ctx: &Context) -> Outcome {
+fn secret_files(ctx: &Context) -> Outcome {
     let git = match GitGuard::check(&ctx.root) {
         Ok(git) => git,
         Err(e) => return fail(e.to_string()),
@@ -180,7 +184,7 @@ pub(crate) fn scan_tracked(
     }
 }
 
-async fn tracked_files(ctx: &Context) -> Outcome {
+fn tracked_files(ctx: &Context) -> Outcome {
     let listed = match git_tracked_files(&ctx.root) {
         Ok(listed) => listed,
         Err(e) => return fail(e.to_string()),
@@ -305,6 +309,10 @@ async fn images(ctx: &Context) -> Outcome {
 
 /// Every rendered file the layout flags as secret, as mounted in its service's container: owned
 /// by the declared uid and readable by no group or other.
+#[allow(
+    clippy::verbose_bit_mask,
+    reason = "`mode & 0o077 == 0` reads as \"no group or other permission bits\"; trailing_zeros would hide that"
+)]
 async fn mounted_secret_modes(ctx: &Context) -> Outcome {
     let containers = match containers(ctx).await {
         Ok(c) => c,
@@ -351,8 +359,8 @@ async fn mounted_secret_modes(ctx: &Context) -> Outcome {
 
 pub fn checks() -> Vec<Check> {
     vec![
-        check!("hygiene.secret-files", "hygiene", from SecretsHygiene, Positive, 10, "secret files private and git-ignored", |ctx| secret_files(ctx).await),
-        check!("hygiene.tracked-files", "hygiene", from SecretsHygiene, Negative, 20, "no secret in tracked files or .env", |ctx| tracked_files(ctx).await),
+        check!("hygiene.secret-files", "hygiene", from SecretsHygiene, Positive, 10, "secret files private and git-ignored", |ctx| secret_files(ctx)),
+        check!("hygiene.tracked-files", "hygiene", from SecretsHygiene, Negative, 20, "no secret in tracked files or .env", |ctx| tracked_files(ctx)),
         check!("hygiene.container-env", "hygiene", from SecretsHygiene, Negative, 10, "no secret in container environments", |ctx| container_env(ctx).await),
         check!("hygiene.container-logs", "hygiene", from SecretsHygiene, Negative, 20, "no secret in container logs", |ctx| container_logs(ctx).await),
         check!("hygiene.images", "hygiene", from SecretsHygiene, Negative, 15, "no secret in images", |ctx| images(ctx).await),

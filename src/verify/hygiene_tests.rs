@@ -225,10 +225,10 @@ fn a_checkout_git_refuses_fails_both_git_checks() {
     .expect("write");
     let ctx = context(dir.path(), FakeView::default());
     assert!(is_fail(
-        &run(tracked_files(&ctx)),
+        &tracked_files(&ctx),
         "git cannot answer `git ls-files -z`"
     ));
-    assert!(is_fail(&run(secret_files(&ctx)), "git cannot answer"));
+    assert!(is_fail(&secret_files(&ctx), "git cannot answer"));
 }
 
 #[test]

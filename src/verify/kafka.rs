@@ -124,7 +124,7 @@ pub fn checks() -> Vec<Check> {
         check!("kafka.listeners.sasl-only", "kafka", from KafkaAuth, Positive, 15, "every broker listener, the controller's included, uses SASL", |ctx| {
             let Some(admin) = login(ctx, KafkaRole::Admin) else { return fail("no secret for admin") };
             let keys = ["listener.security.protocol.map", "sasl.mechanism.controller.protocol", "sasl.enabled.mechanisms"];
-            match kafka(ctx).broker_config(&admin, ctx.settings.kafka.node_id as i32, &keys).await {
+            match kafka(ctx).broker_config(&admin, ctx.settings.kafka.node_id.cast_signed(), &keys).await {
                 Ok(values) if values[0].is_none() => fail("the broker did not report listener.security.protocol.map, so its listeners cannot be judged"),
                 Ok(values) => {
                     let map = values[0].clone().unwrap_or_default();

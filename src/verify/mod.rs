@@ -308,7 +308,7 @@ mod tests {
     fn ids_are_unique_and_grouped() {
         let checks = catalogue();
         let mut ids: Vec<_> = checks.iter().map(|c| c.id).collect();
-        ids.sort();
+        ids.sort_unstable();
         ids.dedup();
         assert_eq!(ids.len(), checks.len());
         assert!(
@@ -323,8 +323,8 @@ mod tests {
     fn selection_by_id_group_and_prefix() {
         let checks = catalogue();
         let pick = |only: &[&str], skip: &[&str]| -> usize {
-            let only: Vec<String> = only.iter().map(|s| s.to_string()).collect();
-            let skip: Vec<String> = skip.iter().map(|s| s.to_string()).collect();
+            let only: Vec<String> = only.iter().map(std::string::ToString::to_string).collect();
+            let skip: Vec<String> = skip.iter().map(std::string::ToString::to_string).collect();
             checks.iter().filter(|c| selected(c, &only, &skip)).count()
         };
         assert_eq!(pick(&[], &[]), checks.len());

@@ -83,6 +83,38 @@ async fn await_rows(
     ))
 }
 
+/// The first line of each poison record's dead-letter reason, when each is in the dead-letter
+/// topic from `topic` with a reason that says `why`.
+fn poison_reasons(
+    dead: &[Received],
+    poison: &[(&str, &str)],
+    dlq: &str,
+    topic: &str,
+) -> Result<Vec<String>, String> {
+    let mut reasons = Vec::new();
+    for &(value, why) in poison {
+        let Some(r) = dead.iter().find(|r| r.value.as_deref() == Some(value)) else {
+            return Err(format!(
+                "the poison record {value:?} is not in {dlq} after 60 s ({} other record(s) there); see `stackctl logs connect`",
+                dead.len()
+            ));
+        };
+        match r.header(REASON_HEADER) {
+            Some(reason)
+                if reason.contains(why) && r.header("__connect.errors.topic") == Some(topic) =>
+            {
+                reasons.push(reason.lines().next().unwrap_or(reason).to_string());
+            }
+            other => {
+                return Err(format!(
+                    "{value:?} is in {dlq} but its {REASON_HEADER} header is {other:?}, expected it to say {why:?}"
+                ));
+            }
+        }
+    }
+    Ok(reasons)
+}
+
 /// Two poison records (not JSON; JSON ClickHouse rejects) and then good ones: the poison in the
 /// dead-letter topic with its reason, every good one in ClickHouse once.
 async fn dead_letter(ctx: &Context) -> Outcome {
@@ -134,34 +166,14 @@ async fn dead_letter(ctx: &Context) -> Outcome {
         Ok(d) => d,
         Err(e) => return fail(format!("reading {dlq} as {}: {e}", admin.user)),
     };
-    let mut reasons = Vec::new();
-    for (value, why) in [
-        (&not_json, "not a JSON object"),
-        (&rejected, "ClickHouse rejected the row"),
-    ] {
-        let Some(r) = dead
-            .iter()
-            .find(|r| r.value.as_deref() == Some(value.as_str()))
-        else {
-            return fail(format!(
-                "the poison record {value:?} is not in {dlq} after 60 s ({} other record(s) there); see `stackctl logs connect`",
-                dead.len()
-            ));
-        };
-        match r.header(REASON_HEADER) {
-            Some(reason)
-                if reason.contains(why)
-                    && r.header("__connect.errors.topic") == Some(s.pipeline.topic.as_str()) =>
-            {
-                reasons.push(reason.lines().next().unwrap_or(reason).to_string());
-            }
-            other => {
-                return fail(format!(
-                    "{value:?} is in {dlq} but its {REASON_HEADER} header is {other:?}, expected it to say {why:?}"
-                ));
-            }
-        }
-    }
+    let poison = [
+        (not_json.as_str(), "not a JSON object"),
+        (rejected.as_str(), "ClickHouse rejected the row"),
+    ];
+    let reasons = match poison_reasons(&dead, &poison, dlq, &s.pipeline.topic) {
+        Ok(reasons) => reasons,
+        Err(problem) => return fail(problem),
+    };
     match rows {
         Ok(rows) => pass(format!(
             "2 poison records in {dlq} ({}); {rows}",

@@ -235,7 +235,7 @@ fn concurrent_init_secrets_runs_do_not_corrupt_anything() {
     }
     let leftovers: Vec<_> = fs::read_dir(p.path().join("secrets"))
         .expect("ls")
-        .filter_map(|e| e.ok())
+        .filter_map(std::result::Result::ok)
         .map(|e| e.file_name().to_string_lossy().to_string())
         .filter(|n| n.starts_with(".stackctl-tmp-"))
         .collect();

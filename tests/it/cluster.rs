@@ -2,6 +2,7 @@
 //! model's one service per node, every client bootstrapping from every node, and the render
 //! directory following a node-count change.
 
+use std::fmt::Write as _;
 use std::path::Path;
 
 use stackctl::compose;
@@ -24,12 +25,13 @@ fn render_files(settings: &Settings, phase: u8, filter: impl Fn(&Path) -> bool) 
     let plan = crate::plan(settings, &fixed_secrets(settings), phase).expect("render");
     let mut out = String::new();
     for f in plan.files.iter().filter(|f| filter(&f.path)) {
-        out.push_str(&format!(
-            "===== {} (service {}, node {:?}) =====\n",
+        let _ = writeln!(
+            out,
+            "===== {} (service {}, node {:?}) =====",
             f.path.display(),
             f.service,
             f.node
-        ));
+        );
         out.push_str(&f.contents);
     }
     out

@@ -132,7 +132,7 @@ pub(crate) fn warned(out: &Output) -> BTreeSet<String> {
 }
 
 pub(crate) fn set(ids: &[&str]) -> BTreeSet<String> {
-    ids.iter().map(|s| s.to_string()).collect()
+    ids.iter().map(std::string::ToString::to_string).collect()
 }
 
 /// A copy of `plan` with one rendered file edited.
@@ -143,13 +143,17 @@ fn edit(plan: &RenderPlan, file: FileId, from: &str, to: &str) -> RenderPlan {
         .iter_mut()
         .find(|f| f.id == file)
         .expect("file in plan");
-    assert!(f.contents.contains(from), "{:?} lacks {from:?}", file);
+    assert!(f.contents.contains(from), "{file:?} lacks {from:?}");
     f.contents = f.contents.replace(from, to);
     plan
 }
 
 #[test]
 #[ignore = "needs Docker: STACKCTL_E2E=1 (scripts/test.sh)"]
+#[allow(
+    clippy::too_many_lines,
+    reason = "one end-to-end scenario against real containers: each step starts from the state the previous one left"
+)]
 fn e2e_stack_up_verify_breaks_and_down() {
     let _serial = crate::e2e_cluster::serial();
     let p = e2e_project();
@@ -452,9 +456,9 @@ fn e2e_stack_up_verify_breaks_and_down() {
             .filter_map(|v| v.as_str())
             .collect();
         let mut got_sorted = got.clone();
-        got_sorted.sort();
+        got_sorted.sort_unstable();
         let mut want = restarted.clone();
-        want.sort();
+        want.sort_unstable();
         assert_eq!(got_sorted, want, "{args:?}");
         for proof in report["proofs"].as_array().expect("proofs") {
             assert_eq!(proof["new_accepted"], true, "{proof}");

@@ -20,7 +20,8 @@ use crate::e2e::{e2e_project, e2e_project_name, failed, run};
 /// panicked poisons the lock; the next one still runs.)
 pub(crate) fn serial() -> MutexGuard<'static, ()> {
     static E2E: Mutex<()> = Mutex::new(());
-    E2E.lock().unwrap_or_else(|poisoned| poisoned.into_inner())
+    E2E.lock()
+        .unwrap_or_else(std::sync::PoisonError::into_inner)
 }
 
 fn settings_path(p: &Project) -> std::path::PathBuf {
@@ -99,11 +100,11 @@ fn bench_report(out: &Output, what: &str) -> serde_json::Value {
 #[test]
 #[ignore = "needs Docker and ~10 min on 2 cores: STACKCTL_E2E=1 (scripts/test.sh); leave it out with --skip e2e_cluster"]
 fn e2e_cluster_three_nodes() {
-    if std::env::var("STACKCTL_E2E_CLUSTER").as_deref() == Ok("0") {
-        panic!(
-            "STACKCTL_E2E_CLUSTER=0 but the 3-node test was selected: it has not run; leave it out with `-- --skip e2e_cluster`"
-        );
-    }
+    assert_ne!(
+        std::env::var("STACKCTL_E2E_CLUSTER").as_deref(),
+        Ok("0"),
+        "STACKCTL_E2E_CLUSTER=0 but the 3-node test was selected: it has not run; leave it out with `-- --skip e2e_cluster`"
+    );
     let _serial = serial();
     let p = cluster_project();
     let project = format!("{}_c3", e2e_project_name());
@@ -133,11 +134,24 @@ fn e2e_cluster_three_nodes() {
     assert!(err.contains("down --volumes"), "{err}");
     set_nodes(&p, 3);
 
-    // kill -9 of one node's main process under load: nothing lost, nothing written twice.
+    kill_a_node_under_load(&p, &project);
+    rotate_under_load(&p);
+
+    // The whole verify suite at 3 nodes (the cluster checks included) after all of that.
+    let verify = run(&p, &["verify", "--format", "json"]);
+    assert_eq!(failed(&verify), BTreeSet::new(), "verify at 3 nodes");
+
+    let down = run(&p, &["down", "--volumes"]);
+    assert!(down.status.success());
+}
+
+/// kill -9 of one node's main process under load: nothing lost, nothing written twice; the
+/// engine restarts the node and `up` finds nothing to change.
+fn kill_a_node_under_load(p: &Project, project: &str) {
     let rt = tokio::runtime::Runtime::new().expect("runtime");
     let engine = rt.block_on(Engine::connect()).expect("engine");
     let containers = rt
-        .block_on(engine.project_containers(&project))
+        .block_on(engine.project_containers(project))
         .expect("containers");
     let node = containers
         .iter()
@@ -145,7 +159,7 @@ fn e2e_cluster_three_nodes() {
         .expect("kafka-2");
     let (pid, restarts) = rt.block_on(engine.main_process(&node.id)).expect("inspect");
     let pid = pid.expect("kafka-2 runs");
-    let load = bench(&p, "300000", "20000");
+    let load = bench(p, "300000", "20000");
     std::thread::sleep(Duration::from_secs(5));
     let killed = std::process::Command::new("kill")
         .args(["-KILL", &pid.to_string()])
@@ -156,7 +170,7 @@ fn e2e_cluster_three_nodes() {
         &load.wait_with_output().expect("bench ends"),
         "across kill -9",
     );
-    assert_eq!(report["records"], 300000);
+    assert_eq!(report["records"], 300_000);
     assert_eq!(report["lost"], 0, "no record lost across the node crash");
     assert_eq!(report["duplicated"], 0, "no record written twice");
     let (_, now) = rt.block_on(engine.main_process(&node.id)).expect("inspect");
@@ -165,13 +179,15 @@ fn e2e_cluster_three_nodes() {
         "the engine restarted kafka-2: {restarts} -> {now}"
     );
     // The node came back by itself: `up` finds nothing to change.
-    let up = run(&p, &["up"]);
+    let up = run(p, &["up"]);
     assert!(up.status.success(), "up after the crash");
+}
 
-    // Rotation of kafka-connect while the app produces: node by node, then Connect.
-    let load = bench(&p, "600000", "2000");
+/// Rotation of kafka-connect while the app produces: node by node, then Connect; nothing lost.
+fn rotate_under_load(p: &Project) {
+    let load = bench(p, "600000", "2000");
     std::thread::sleep(Duration::from_secs(3));
-    let rotate = run(&p, &["rotate", "kafka-connect"]);
+    let rotate = run(p, &["rotate", "kafka-connect"]);
     assert!(rotate.status.success(), "rotate kafka-connect");
     let log = String::from_utf8_lossy(&rotate.stderr);
     for n in 1..=3 {
@@ -186,11 +202,4 @@ fn e2e_cluster_three_nodes() {
     );
     assert_eq!(report["lost"], 0, "no record lost across the rotation");
     assert_eq!(report["duplicated"], 0);
-
-    // The whole verify suite at 3 nodes (the cluster checks included) after all of that.
-    let verify = run(&p, &["verify", "--format", "json"]);
-    assert_eq!(failed(&verify), BTreeSet::new(), "verify at 3 nodes");
-
-    let down = run(&p, &["down", "--volumes"]);
-    assert!(down.status.success());
 }

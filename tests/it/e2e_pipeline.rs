@@ -45,6 +45,10 @@ fn bench_json(out: &Output) -> serde_json::Value {
     serde_json::from_slice(&out.stdout).expect("bench JSON")
 }
 
+#[allow(
+    clippy::too_many_lines,
+    reason = "one end-to-end scenario against the running stack: each step starts from the state the previous one left"
+)]
 pub fn pipeline(
     p: &Project,
     rt: &tokio::runtime::Runtime,

@@ -88,6 +88,10 @@ pub fn stress(
     drift(rt, settings, secrets, endpoints, &run);
 }
 
+#[allow(
+    clippy::too_many_lines,
+    reason = "one end-to-end scenario against the running stack: produce the storm, then check each consequence in turn"
+)]
 fn storm(
     rt: &tokio::runtime::Runtime,
     settings: &Settings,
@@ -146,13 +150,14 @@ fn storm(
 
     // Exactly STORM new dead letters (the topic's end offsets), then each storm value among them.
     let before: i64 = start.iter().map(|(_, o)| o).sum();
+    let storm = i64::try_from(STORM).expect("STORM fits an offset");
     let dead_added = || {
         rt.block_on(kafka.end_offsets(&admin, &dlq))
             .expect("dlq offsets")
             - before
     };
     let deadline = Instant::now() + Duration::from_secs(60);
-    while Instant::now() < deadline && dead_added() < STORM as i64 {
+    while Instant::now() < deadline && dead_added() < storm {
         std::thread::sleep(Duration::from_millis(500));
     }
     std::thread::sleep(Duration::from_secs(2));
@@ -160,10 +165,7 @@ fn storm(
         .block_on(kafka.end_offsets(&admin, &dlq))
         .expect("dlq offsets")
         - before;
-    assert_eq!(
-        added, STORM as i64,
-        "exactly one dead letter per bad record"
-    );
+    assert_eq!(added, storm, "exactly one dead letter per bad record");
     let wanted: BTreeSet<String> = bad.iter().cloned().collect();
     let dead: Vec<Received> = rt
         .block_on(kafka.read_from(
@@ -217,6 +219,10 @@ fn storm(
     );
 }
 
+#[allow(
+    clippy::too_many_lines,
+    reason = "one end-to-end scenario against the running stack: break the table, see the sink stop, repair, see it resume"
+)]
 fn drift(
     rt: &tokio::runtime::Runtime,
     settings: &Settings,

@@ -1,6 +1,8 @@
 //! Part of the end-to-end test: the everyday tools (kcat, clickhouse-client, docker's Compose
 //! labels, exec) against the running stack.
 
+use std::path::Path;
+
 use crate::Project;
 use crate::e2e::{e2e_project_name, run};
 
@@ -23,7 +25,13 @@ pub fn everyday_tools_work_with_the_rendered_configs(p: &Project) {
         .collect();
     let clickhouse: Vec<_> = clients
         .iter()
-        .filter(|c| c["path"].as_str().is_some_and(|s| s.ends_with(".xml")))
+        .filter(|c| {
+            c["path"].as_str().is_some_and(|s| {
+                Path::new(s)
+                    .extension()
+                    .is_some_and(|e| e.eq_ignore_ascii_case("xml"))
+            })
+        })
         .collect();
     assert_eq!((kcat.len(), clickhouse.len()), (4, 3), "{clients:?}");
     for c in kcat.iter().chain(&clickhouse) {

@@ -84,7 +84,7 @@ fn kubernetes_every_phase_renders_what_the_settings_declare() {
             .manifests
             .iter()
             .filter(|m| m.kind() == "KafkaUser")
-            .map(|m| m.name())
+            .map(stackctl::kubernetes::Manifest::name)
             .collect();
         assert_eq!(
             users,
@@ -133,7 +133,10 @@ fn kubernetes_every_phase_renders_what_the_settings_declare() {
         [("schema_registry".to_string(), "schema-registry".to_string())]
     );
     assert!(
-        !plan.manifests.iter().any(|m| m.is_secret()),
+        !plan
+            .manifests
+            .iter()
+            .any(stackctl::kubernetes::Manifest::is_secret),
         "no Secret without --with-secrets"
     );
 }
@@ -165,16 +168,9 @@ fn kubernetes_refuses_phase_1_and_names_it_cannot_map() {
     );
 }
 
-/// Each break is refused by the cross-checks with exactly its error.
-#[test]
-fn kubernetes_cross_checks_refuse_each_break() {
-    let s = settings(1);
-    let secrets = fixed_secrets(&s);
-    let good = kubernetes::plan(&s, &options(5), Some(&secrets)).expect("plan");
-    let check = |plan: &KubePlan| kubernetes::cross_check(plan, &s);
-
-    // An ACL for an undeclared principal.
-    let mut plan = good.clone();
+/// `plan` with a copy of the app's KafkaUser (ACLs included) named for an undeclared principal.
+fn with_mallory(plan: &KubePlan) -> KubePlan {
+    let mut plan = plan.clone();
     let mut mallory = plan
         .manifests
         .iter()
@@ -184,8 +180,20 @@ fn kubernetes_cross_checks_refuse_each_break() {
     mallory.doc["metadata"]["name"] = json!("mallory");
     mallory.path = PathBuf::from("kafka/users/mallory.yaml");
     plan.manifests.push(mallory);
+    plan
+}
+
+/// Each break is refused by the cross-checks with exactly its error.
+#[test]
+fn kubernetes_cross_checks_refuse_each_break() {
+    let s = settings(1);
+    let secrets = fixed_secrets(&s);
+    let good = kubernetes::plan(&s, &options(5), Some(&secrets)).expect("plan");
+    let check = |plan: &KubePlan| kubernetes::cross_check(plan, &s);
+
+    // An ACL for an undeclared principal.
     assert_eq!(
-        check(&plan),
+        check(&with_mallory(&good)),
         [CrossCheckError::UnknownPrincipal {
             file: "kafka/users/mallory.yaml".into(),
             what: "a KafkaUser with ACLs".into(),

@@ -62,11 +62,10 @@ pub fn fixed_secrets(settings: &Settings) -> SecretSet {
 pub fn secrets_with(settings: &Settings, overrides: &[(&str, &str)]) -> SecretSet {
     let mut map = BTreeMap::new();
     for (i, p) in settings.principals().into_iter().enumerate() {
-        let value = overrides
-            .iter()
-            .find(|(id, _)| *id == p.id())
-            .map(|(_, v)| v.to_string())
-            .unwrap_or_else(|| format!("{}-fixture-value-{i}-0123456789abcdefghij", p.user()));
+        let value = overrides.iter().find(|(id, _)| *id == p.id()).map_or_else(
+            || format!("{}-fixture-value-{i}-0123456789abcdefghij", p.user()),
+            |(_, v)| v.to_string(),
+        );
         map.insert(p.id(), Secret::new(value));
     }
     SecretSet::from_map(map)

@@ -48,7 +48,9 @@ fn reason<'a>(report: &'a serde_json::Value, id: &str) -> &'a str {
         .unwrap_or("")
 }
 
-pub fn misconfigurations_fail_their_posture_check(p: &Project) {
+/// Verifies the clean stack, recording its posture to `record`: no check fails, no secret is in
+/// the record, and it holds what phase 5 declares.
+fn record_clean_posture(p: &Project, record: &Path) {
     // The project edits its own templates: copy them in (the binary falls back to its built-in
     // set only where the project has none).
     let status = std::process::Command::new("cp")
@@ -58,7 +60,6 @@ pub fn misconfigurations_fail_their_posture_check(p: &Project) {
         .status()
         .expect("cp");
     assert!(status.success());
-    let record = p.path().join("posture.json");
     let clean = run(
         p,
         &[
@@ -70,7 +71,7 @@ pub fn misconfigurations_fail_their_posture_check(p: &Project) {
         ],
     );
     assert_eq!(failed(&clean), set(&[]));
-    let text = std::fs::read_to_string(&record).expect("posture record");
+    let text = std::fs::read_to_string(record).expect("posture record");
     for file in std::fs::read_dir(p.path().join("secrets")).expect("secrets") {
         let path = file.expect("entry").path();
         if path.extension().is_some_and(|e| e == "password") {
@@ -92,6 +93,11 @@ pub fn misconfigurations_fail_their_posture_check(p: &Project) {
         "posture record (abbreviated): {}",
         &text[..text.len().min(1500)]
     );
+}
+
+pub fn misconfigurations_fail_their_posture_check(p: &Project) {
+    let record = p.path().join("posture.json");
+    record_clean_posture(p, &record);
 
     // 1. A backdoor account in the broker's JAAS.
     let template = "templates/kafka/server.properties.j2";

@@ -1,5 +1,7 @@
 //! Snapshot tests of every rendered file for each phase, with fixed test secrets.
 
+use std::fmt::Write as _;
+
 use stackctl::render::{self, FileChange};
 
 use crate::{fixed_secrets, repo_settings, secrets_with};
@@ -9,12 +11,13 @@ fn render_phase(phase: u8) -> String {
     let plan = crate::plan(&settings, &fixed_secrets(&settings), phase).expect("render");
     let mut out = String::new();
     for f in &plan.files {
-        out.push_str(&format!(
-            "===== {} (service {}, mode {:04o}) =====\n",
+        let _ = writeln!(
+            out,
+            "===== {} (service {}, mode {:04o}) =====",
             f.path.display(),
             f.service,
             f.mode()
-        ));
+        );
         out.push_str(&f.contents);
     }
     out
@@ -172,7 +175,7 @@ fn clickhouse_users_xml_is_well_formed_and_carries_hashes_only() {
     loop {
         match reader.read_event().expect("well-formed XML") {
             quick_xml::events::Event::Start(e) if e.name().as_ref() == "password_sha256_hex" => {
-                in_hash = true
+                in_hash = true;
             }
             quick_xml::events::Event::Text(t) if in_hash => {
                 let text = t.into_inner().to_string();

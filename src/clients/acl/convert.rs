@@ -21,7 +21,9 @@ pub struct UnmodelledAcl {
 
 impl std::fmt::Display for UnmodelledAcl {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        use rd::rd_kafka_AclPermissionType_t::*;
+        use rd::rd_kafka_AclPermissionType_t::{
+            RD_KAFKA_ACL_PERMISSION_TYPE_ALLOW, RD_KAFKA_ACL_PERMISSION_TYPE_DENY,
+        };
         let permission = match self.permission {
             RD_KAFKA_ACL_PERMISSION_TYPE_ALLOW => "ALLOW",
             RD_KAFKA_ACL_PERMISSION_TYPE_DENY => "DENY",
@@ -88,7 +90,10 @@ pub(super) fn resource_type(r: ResourceType) -> rd::rd_kafka_ResourceType_t {
 }
 
 pub(super) fn resource_type_back(r: rd::rd_kafka_ResourceType_t) -> Option<ResourceType> {
-    use rd::rd_kafka_ResourceType_t::*;
+    use rd::rd_kafka_ResourceType_t::{
+        RD_KAFKA_RESOURCE_BROKER, RD_KAFKA_RESOURCE_GROUP, RD_KAFKA_RESOURCE_TOPIC,
+        RD_KAFKA_RESOURCE_TRANSACTIONAL_ID,
+    };
     Some(match r {
         RD_KAFKA_RESOURCE_TOPIC => ResourceType::Topic,
         RD_KAFKA_RESOURCE_GROUP => ResourceType::Group,
@@ -110,7 +115,9 @@ pub(super) fn pattern_type(p: PatternType) -> rd::rd_kafka_ResourcePatternType_t
 }
 
 pub(super) fn pattern_type_back(p: rd::rd_kafka_ResourcePatternType_t) -> Option<PatternType> {
-    use rd::rd_kafka_ResourcePatternType_t::*;
+    use rd::rd_kafka_ResourcePatternType_t::{
+        RD_KAFKA_RESOURCE_PATTERN_LITERAL, RD_KAFKA_RESOURCE_PATTERN_PREFIXED,
+    };
     match p {
         RD_KAFKA_RESOURCE_PATTERN_LITERAL => Some(PatternType::Literal),
         RD_KAFKA_RESOURCE_PATTERN_PREFIXED => Some(PatternType::Prefixed),
@@ -119,7 +126,14 @@ pub(super) fn pattern_type_back(p: rd::rd_kafka_ResourcePatternType_t) -> Option
 }
 
 pub(super) const OPERATIONS: [(Operation, rd::rd_kafka_AclOperation_t); 11] = {
-    use rd::rd_kafka_AclOperation_t::*;
+    use rd::rd_kafka_AclOperation_t::{
+        RD_KAFKA_ACL_OPERATION_ALL, RD_KAFKA_ACL_OPERATION_ALTER,
+        RD_KAFKA_ACL_OPERATION_ALTER_CONFIGS, RD_KAFKA_ACL_OPERATION_CLUSTER_ACTION,
+        RD_KAFKA_ACL_OPERATION_CREATE, RD_KAFKA_ACL_OPERATION_DELETE,
+        RD_KAFKA_ACL_OPERATION_DESCRIBE, RD_KAFKA_ACL_OPERATION_DESCRIBE_CONFIGS,
+        RD_KAFKA_ACL_OPERATION_IDEMPOTENT_WRITE, RD_KAFKA_ACL_OPERATION_READ,
+        RD_KAFKA_ACL_OPERATION_WRITE,
+    };
     [
         (Operation::All, RD_KAFKA_ACL_OPERATION_ALL),
         (Operation::Read, RD_KAFKA_ACL_OPERATION_READ),
@@ -148,7 +162,14 @@ pub(super) const OPERATIONS: [(Operation, rd::rd_kafka_AclOperation_t); 11] = {
 };
 
 pub(super) fn operation(o: Operation) -> rd::rd_kafka_AclOperation_t {
-    use rd::rd_kafka_AclOperation_t::*;
+    use rd::rd_kafka_AclOperation_t::{
+        RD_KAFKA_ACL_OPERATION_ALL, RD_KAFKA_ACL_OPERATION_ALTER,
+        RD_KAFKA_ACL_OPERATION_ALTER_CONFIGS, RD_KAFKA_ACL_OPERATION_CLUSTER_ACTION,
+        RD_KAFKA_ACL_OPERATION_CREATE, RD_KAFKA_ACL_OPERATION_DELETE,
+        RD_KAFKA_ACL_OPERATION_DESCRIBE, RD_KAFKA_ACL_OPERATION_DESCRIBE_CONFIGS,
+        RD_KAFKA_ACL_OPERATION_IDEMPOTENT_WRITE, RD_KAFKA_ACL_OPERATION_READ,
+        RD_KAFKA_ACL_OPERATION_WRITE,
+    };
     match o {
         Operation::All => RD_KAFKA_ACL_OPERATION_ALL,
         Operation::Read => RD_KAFKA_ACL_OPERATION_READ,

@@ -146,10 +146,14 @@ fn new_filter(
     u: &UnmodelledAcl,
     any_text: bool,
 ) -> Result<Owned<rd::rd_kafka_AclBindingFilter_t>, AclError> {
-    use rd::rd_kafka_AclOperation_t::*;
-    use rd::rd_kafka_AclPermissionType_t::*;
-    use rd::rd_kafka_ResourcePatternType_t::*;
-    use rd::rd_kafka_ResourceType_t::*;
+    use rd::rd_kafka_AclOperation_t::{RD_KAFKA_ACL_OPERATION_ANY, RD_KAFKA_ACL_OPERATION_UNKNOWN};
+    use rd::rd_kafka_AclPermissionType_t::{
+        RD_KAFKA_ACL_PERMISSION_TYPE_ANY, RD_KAFKA_ACL_PERMISSION_TYPE_UNKNOWN,
+    };
+    use rd::rd_kafka_ResourcePatternType_t::{
+        RD_KAFKA_RESOURCE_PATTERN_ANY, RD_KAFKA_RESOURCE_PATTERN_UNKNOWN,
+    };
+    use rd::rd_kafka_ResourceType_t::{RD_KAFKA_RESOURCE_ANY, RD_KAFKA_RESOURCE_UNKNOWN};
     let cstr = |s: &str| -> Result<Option<CString>, AclError> {
         (!(any_text && s.is_empty()))
             .then(|| cstring(call, s))
@@ -200,7 +204,9 @@ fn new_filter(
 ///
 /// SAFETY: `b` is a valid binding that outlives this call.
 unsafe fn read_binding(b: *const rd::rd_kafka_AclBinding_t) -> HeldAcl {
-    use rd::rd_kafka_AclPermissionType_t::*;
+    use rd::rd_kafka_AclPermissionType_t::{
+        RD_KAFKA_ACL_PERMISSION_TYPE_ALLOW, RD_KAFKA_ACL_PERMISSION_TYPE_DENY,
+    };
     // librdkafka reports any code it does not know as UNKNOWN, so the enums are always valid.
     let raw = unsafe {
         UnmodelledAcl {
@@ -353,7 +359,7 @@ impl AclAdmin {
             rd::RD_KAFKA_EVENT_DESCRIBEACLS_RESULT,
             // SAFETY: every pointer is live for the call; librdkafka copies the filter.
             |rk, options, queue| unsafe {
-                rd::rd_kafka_DescribeAcls(rk, filter.as_ptr(), options, queue)
+                rd::rd_kafka_DescribeAcls(rk, filter.as_ptr(), options, queue);
             },
         )?;
         // SAFETY: the event is a DescribeAcls result; the array and bindings belong to it and
@@ -361,7 +367,7 @@ impl AclAdmin {
         unsafe {
             let result = rd::rd_kafka_event_DescribeAcls_result(event.as_ptr());
             let mut count = 0usize;
-            let acls = rd::rd_kafka_DescribeAcls_result_acls(result, &mut count);
+            let acls = rd::rd_kafka_DescribeAcls_result_acls(result, &raw mut count);
             Ok((0..count).map(|i| read_binding(*acls.add(i))).collect())
         }
     }
@@ -382,14 +388,14 @@ impl AclAdmin {
             rd::RD_KAFKA_EVENT_CREATEACLS_RESULT,
             // SAFETY: the array and bindings are live for the call; librdkafka copies them.
             |rk, options, queue| unsafe {
-                rd::rd_kafka_CreateAcls(rk, ptrs.as_mut_ptr(), ptrs.len(), options, queue)
+                rd::rd_kafka_CreateAcls(rk, ptrs.as_mut_ptr(), ptrs.len(), options, queue);
             },
         )?;
         // SAFETY: the event is a CreateAcls result; its per-binding results belong to it.
         unsafe {
             let result = rd::rd_kafka_event_CreateAcls_result(event.as_ptr());
             let mut count = 0usize;
-            let results = rd::rd_kafka_CreateAcls_result_acls(result, &mut count);
+            let results = rd::rd_kafka_CreateAcls_result_acls(result, &raw mut count);
             for i in 0..count {
                 if let Some((code, message)) =
                     error_of(rd::rd_kafka_acl_result_error(*results.add(i)))
@@ -414,7 +420,7 @@ impl AclAdmin {
             .iter()
             .map(|b| new_binding("DeleteAcls", b))
             .collect::<Result<Vec<_>, _>>()?;
-        self.delete_matching(owned)
+        self.delete_matching(&owned)
     }
 
     /// Deletes `acls`, each through the narrowest filter librdkafka can build (see
@@ -424,12 +430,12 @@ impl AclAdmin {
             .iter()
             .map(|u| new_filter("DeleteAcls", u, false))
             .collect::<Result<Vec<_>, _>>()?;
-        self.delete_matching(owned)
+        self.delete_matching(&owned)
     }
 
     fn delete_matching(
         &self,
-        owned: Vec<Owned<rd::rd_kafka_AclBindingFilter_t>>,
+        owned: &[Owned<rd::rd_kafka_AclBindingFilter_t>],
     ) -> Result<HeldAcls, AclError> {
         if owned.is_empty() {
             return Ok(HeldAcls::default());
@@ -441,7 +447,7 @@ impl AclAdmin {
             rd::RD_KAFKA_EVENT_DELETEACLS_RESULT,
             // SAFETY: the array and filters are live for the call; librdkafka copies them.
             |rk, options, queue| unsafe {
-                rd::rd_kafka_DeleteAcls(rk, ptrs.as_mut_ptr(), ptrs.len(), options, queue)
+                rd::rd_kafka_DeleteAcls(rk, ptrs.as_mut_ptr(), ptrs.len(), options, queue);
             },
         )?;
         let mut deleted = Vec::new();
@@ -449,7 +455,7 @@ impl AclAdmin {
         unsafe {
             let result = rd::rd_kafka_event_DeleteAcls_result(event.as_ptr());
             let mut count = 0usize;
-            let responses = rd::rd_kafka_DeleteAcls_result_responses(result, &mut count);
+            let responses = rd::rd_kafka_DeleteAcls_result_responses(result, &raw mut count);
             for i in 0..count {
                 let response = *responses.add(i);
                 if let Some((code, message)) =
@@ -462,8 +468,10 @@ impl AclAdmin {
                     });
                 }
                 let mut matched = 0usize;
-                let acls =
-                    rd::rd_kafka_DeleteAcls_result_response_matching_acls(response, &mut matched);
+                let acls = rd::rd_kafka_DeleteAcls_result_response_matching_acls(
+                    response,
+                    &raw mut matched,
+                );
                 deleted.extend((0..matched).map(|j| read_binding(*acls.add(j))));
             }
         }

@@ -5,6 +5,10 @@
 //! out of the question.)
 
 mod convert;
+#[allow(
+    unsafe_code,
+    reason = "the only FFI in the crate: librdkafka's ACL calls, wrapped in owning guards"
+)]
 mod ffi;
 
 use std::collections::BTreeSet;

@@ -110,8 +110,10 @@ async fn config_of(ctx: &Context, node: &KafkaNode, admin: &Login) -> Result<Vec
         );
     }
     let keys: Vec<&str> = expected.keys().copied().collect();
+    // Settings validation keeps node ids within int32 (Kafka's wire type).
+    let node_id = i32::try_from(node.id).map_err(|e| e.to_string())?;
     let values = on(node)
-        .broker_config(admin, node.id as i32, &keys)
+        .broker_config(admin, node_id, &keys)
         .await
         .map_err(|e| e.to_string())?;
     Ok(keys

@@ -85,9 +85,13 @@ pub(super) fn limit_finding(
     facts: &crate::engine::ContainerFacts,
     declared: &crate::settings::Resources,
 ) -> Option<String> {
-    let cpus = (declared.cpus * 1e9) as i64;
-    let memory = (declared.memory_mb as i64) << 20;
-    (facts.nano_cpus != Some(cpus) || facts.memory_bytes != Some(memory)).then(|| {
+    // The same conversion compose applies to the declared count.
+    let cpus = crate::compose::nano_cpus(declared.cpus);
+    // None (beyond i64 bytes) matches no container's limit.
+    let memory = i64::try_from(declared.memory_mb)
+        .ok()
+        .and_then(|mb| mb.checked_mul(1 << 20));
+    (facts.nano_cpus != Some(cpus) || facts.memory_bytes != memory).then(|| {
         format!(
             "{service}: cpus {:?}, memory {:?} bytes; declared {} CPU, {} MiB (services.{service}.resources)",
             facts.nano_cpus.map(|n| n as f64 / 1e9),

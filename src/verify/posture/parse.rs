@@ -100,12 +100,7 @@ pub fn broker(props: &BTreeMap<String, String>) -> Result<BrokerConfig, String> 
         })
         .unwrap_or_default();
     let mut listeners = BTreeMap::new();
-    for entry in props
-        .get("listeners")
-        .map(String::as_str)
-        .unwrap_or("")
-        .split(',')
-    {
+    for entry in props.get("listeners").map_or("", String::as_str).split(',') {
         let Some((name, _)) = entry.trim().split_once("://") else {
             continue;
         };

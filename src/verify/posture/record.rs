@@ -72,6 +72,13 @@ impl From<ClickHouseUser> for RecordedUser {
     }
 }
 
+/// Whether this users.d file is XML ClickHouse merges (it lowercases the extension first).
+fn is_users_xml(name: &str) -> bool {
+    std::path::Path::new(name)
+        .extension()
+        .is_some_and(|e| e.eq_ignore_ascii_case("xml"))
+}
+
 /// The effective ClickHouse users of the container `id`: users.xml, then users.d by file name.
 pub(super) async fn clickhouse_users(
     ctx: &Context,
@@ -91,7 +98,7 @@ pub(super) async fn clickhouse_users(
     let mut users = BTreeMap::new();
     parse::apply_users_xml(&mut users, &String::from_utf8_lossy(&package))
         .map_err(|e| format!("{USERS_XML}: {e}"))?;
-    for (name, xml) in overrides.iter().filter(|(n, _)| n.ends_with(".xml")) {
+    for (name, xml) in overrides.iter().filter(|(n, _)| is_users_xml(n)) {
         parse::apply_users_xml(&mut users, &String::from_utf8_lossy(xml))
             .map_err(|e| format!("{USERS_D}/{name}: {e}"))?;
     }
@@ -142,8 +149,36 @@ pub async fn observe(ctx: &Context) -> Result<Posture, String> {
         identities,
         ..Posture::default()
     };
+    record_acls(ctx, &mut posture).await?;
+    if ctx.phase.enforces_clickhouse_auth() {
+        let ch = container(ctx, ServiceKind::ClickHouse).await?;
+        posture.clickhouse_users = clickhouse_users(ctx, &ch.id)
+            .await?
+            .into_iter()
+            .map(|(k, v)| (k, v.into()))
+            .collect();
+    }
+    record_containers(ctx, &mut posture).await?;
+    let templates = TemplateSet::load(&ctx.root).map_err(|e| e.to_string())?;
+    let plan = render::plan(s, &ctx.secrets, ctx.phase, &templates).map_err(|e| e.to_string())?;
+    posture.rendered = plan
+        .files
+        .iter()
+        .map(|f| {
+            (
+                f.path.display().to_string(),
+                hex::encode(Sha256::digest(&f.contents)),
+            )
+        })
+        .collect();
+    Ok(posture)
+}
+
+/// The broker's ACLs, once authorization is enforced (and the admin has a secret).
+async fn record_acls(ctx: &Context, posture: &mut Posture) -> Result<(), String> {
     if ctx.phase.enforces_authorization()
-        && let Some(admin) = crate::clients::Login::kafka(s, &ctx.secrets, KafkaRole::Admin)
+        && let Some(admin) =
+            crate::clients::Login::kafka(&ctx.settings, &ctx.secrets, KafkaRole::Admin)
     {
         let acls = ctx
             .endpoints
@@ -156,14 +191,11 @@ pub async fn observe(ctx: &Context) -> Result<Posture, String> {
             .acls
             .extend(acls.unmodelled.iter().map(ToString::to_string));
     }
-    if ctx.phase.enforces_clickhouse_auth() {
-        let ch = container(ctx, ServiceKind::ClickHouse).await?;
-        posture.clickhouse_users = clickhouse_users(ctx, &ch.id)
-            .await?
-            .into_iter()
-            .map(|(k, v)| (k, v.into()))
-            .collect();
-    }
+    Ok(())
+}
+
+/// Each container's published ports, limits, restart policy and image.
+async fn record_containers(ctx: &Context, posture: &mut Posture) -> Result<(), String> {
     for (c, f) in containers_with_facts(ctx).await? {
         let ports = f.published.iter().map(port_key).collect();
         posture.published.insert(c.service.clone(), ports);
@@ -181,19 +213,7 @@ pub async fn observe(ctx: &Context) -> Result<Posture, String> {
         posture.restart.insert(c.service.clone(), f.restart);
         posture.images.insert(c.service.clone(), f.image_id);
     }
-    let templates = TemplateSet::load(&ctx.root).map_err(|e| e.to_string())?;
-    let plan = render::plan(s, &ctx.secrets, ctx.phase, &templates).map_err(|e| e.to_string())?;
-    posture.rendered = plan
-        .files
-        .iter()
-        .map(|f| {
-            (
-                f.path.display().to_string(),
-                hex::encode(Sha256::digest(&f.contents)),
-            )
-        })
-        .collect();
-    Ok(posture)
+    Ok(())
 }
 
 fn port_key(p: &PublishedPort) -> String {

@@ -4,7 +4,7 @@
 //! 36379/36380 (etcd) unless STACKCTL_K8S_PORT_BASE moves them (base+443, base+379, base+380).
 //! The client is a certificate in `system:masters`, which the delegating authorizer always admits.
 
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
@@ -76,8 +76,8 @@ fn pki(dir: &Path) {
     .expect("writing the kubeconfig");
 }
 
-fn spawn(bin: &str, args: &[String], log: PathBuf) -> Child {
-    let log = std::fs::File::create(&log).expect("log file");
+fn spawn(bin: &str, args: &[String], log: &Path) -> Child {
+    let log = std::fs::File::create(log).expect("log file");
     Command::new(bin)
         .args(args)
         .stdout(log.try_clone().expect("log"))
@@ -118,7 +118,7 @@ impl ApiServer {
         ]
         .map(String::from)
         .to_vec();
-        let etcd = spawn(etcd_bin, &etcd_args, dir.path().join("etcd.log"));
+        let etcd = spawn(etcd_bin, &etcd_args, &dir.path().join("etcd.log"));
         let api_args: Vec<String> = [
             "--etcd-servers", &format!("http://127.0.0.1:{client}"),
             "--secure-port", &api_port.to_string(), "--bind-address", "127.0.0.1",
@@ -132,7 +132,7 @@ impl ApiServer {
         ]
         .map(String::from)
         .to_vec();
-        let api = spawn(api_bin, &api_args, dir.path().join("apiserver.log"));
+        let api = spawn(api_bin, &api_args, &dir.path().join("apiserver.log"));
         let server = ApiServer {
             etcd,
             api,
