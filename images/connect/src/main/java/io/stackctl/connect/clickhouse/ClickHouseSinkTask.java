@@ -94,7 +94,10 @@ public final class ClickHouseSinkTask extends SinkTask {
         } catch (NoSuchMethodError | NoClassDefFoundError | UnsupportedOperationException e) {
             log.info("this worker offers no plugin metrics (KIP-877); counters appear in the stop line only");
         }
-        metrics.register(pm);
+        String refused = metrics.register(pm);
+        if (refused != null) {
+            log.warn("plugin metrics not published for this task instance: {}", refused);
+        }
         backoff = config.backoffMs();
         log.info("ClickHouse sink to {}: batches of at most {} rows, linger {} ms, put budget {} ms / {} requests, "
                 + "schema drift: {}, dead-letter reporting {}", config.table(), config.batchMaxRecords(), config.lingerMs(),

@@ -23,11 +23,26 @@ final class SinkMetrics {
     volatile int retrying;
     private Sensor latency;
 
-    /** Registers the metrics; `metrics` null (a worker without KIP-877, or a test): counters only. */
-    void register(PluginMetrics metrics) {
+    /**
+     * Registers the metrics; `metrics` null (a worker without KIP-877, or a test): counters only.
+     * Returns why they could not be registered, or null. A task restarted while its previous
+     * instance is still stopping finds the names taken ("already exists"): the task then runs with
+     * its counters only (they still reach the stop line) rather than fail for its metrics.
+     */
+    String register(PluginMetrics metrics) {
         if (metrics == null) {
-            return;
+            return null;
         }
+        try {
+            registerAll(metrics);
+            return null;
+        } catch (IllegalArgumentException e) {
+            latency = null;
+            return e.getMessage();
+        }
+    }
+
+    private void registerAll(PluginMetrics metrics) {
         gauge(metrics, "rows-written-total", "rows written to ClickHouse", () -> written);
         gauge(metrics, "records-dead-lettered-total", "records sent to the dead-letter topic", () -> deadLettered);
         gauge(metrics, "retries-total", "failed requests that were or will be retried", () -> retries);
