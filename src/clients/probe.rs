@@ -28,6 +28,10 @@ pub(super) const STATS_INTERVAL_MS: &str = "100";
 pub struct Evidence {
     /// Metadata was fetched.
     pub metadata: bool,
+    /// Brokers the client learned from a Metadata response (statistics: `source` "learned").
+    /// Only an authenticated connection is served Metadata, so one is as good as `metadata`:
+    /// librdkafka (2.10+) then closes its bootstrap connections, a disconnect that is no refusal.
+    pub learned_brokers: usize,
     /// The reason given with an error of code `Authentication` (SASL authentication failed).
     pub authentication_failed: Option<String>,
     /// Responses received from any broker (statistics `rx`).
@@ -40,7 +44,7 @@ pub struct Evidence {
 
 /// The outcome once `evidence` decides one; `None` while it does not and time remains.
 pub fn judge(evidence: &Evidence, out_of_time: bool, bound: Duration) -> Option<LoginOutcome> {
-    if evidence.metadata {
+    if evidence.metadata || evidence.learned_brokers > 0 {
         return Some(LoginOutcome::Accepted);
     }
     if let Some(reason) = &evidence.authentication_failed {
@@ -100,6 +104,10 @@ impl ClientContext for ProbeContext {
         if let Ok(mut seen) = self.seen.lock() {
             let brokers = statistics.brokers.values();
             seen.responses = brokers.clone().map(|b| b.rx).sum();
+            seen.learned_brokers = brokers
+                .clone()
+                .filter(|b| b.source == "learned" && b.nodeid >= 0)
+                .count();
             // Absent from the statistics counts as no disconnect seen: no evidence, no refusal.
             seen.disconnects = brokers
                 .filter_map(|b| b.disconnects.and_then(|d| u64::try_from(d).ok()))
@@ -174,6 +182,18 @@ mod tests {
             judge(&sasl_listener, false, BOUND),
             Some(LoginOutcome::DisconnectedDuringHandshake(_))
         ));
+        // Three nodes: the client's own Metadata arrived (brokers learned) and librdkafka closed
+        // its bootstrap connections before the probe's request returned: accepted, not refused.
+        let bootstrap_closed = Evidence {
+            learned_brokers: 3,
+            responses: 4,
+            disconnects: 1,
+            ..Evidence::default()
+        };
+        assert_eq!(
+            judge(&bootstrap_closed, false, BOUND),
+            Some(LoginOutcome::Accepted)
+        );
         // Docker's proxy with no broker behind it: closed before any answer.
         let proxy_close = Evidence {
             last_error: Some("Disconnected while requesting ApiVersion: might be caused by incorrect security.protocol configuration".into()),

@@ -66,7 +66,18 @@ pub async fn run(
     let redactor = redactor(root, &settings, *printer);
     let report = match verb {
         Verb::Stop => orchestrate::stop(&engine, &stack, services, printer).await?,
-        Verb::Start => orchestrate::start(&engine, &stack, services, &redactor, printer).await?,
+        Verb::Start => {
+            let settler = settler(root, &settings, *printer);
+            orchestrate::start(
+                &engine,
+                &stack,
+                services,
+                &redactor,
+                settler.as_ref(),
+                printer,
+            )
+            .await?
+        }
         Verb::Restart => {
             let settler = settler(root, &settings, *printer);
             orchestrate::restart(

@@ -111,17 +111,37 @@ pub async fn stop<E: ContainerEngine>(
 }
 
 /// Starts the selected services' containers in dependency order and waits until each is healthy.
+/// With a `settler`, a Kafka node started into a cluster whose nodes are then all running is
+/// waited on until every replica is back in sync (with a node still stopped that cannot happen,
+/// and `start` says so instead).
 pub async fn start<E: ContainerEngine>(
     engine: &E,
     stack: &Stack,
     names: &[String],
     redactor: &Redactor,
+    settler: Option<&Settler>,
     progress: &dyn Progress,
 ) -> Result<LifecycleReport, UpError> {
     let chosen = selected(stack, names, false)?;
     let containers = engine.project_containers(&stack.project).await?;
+    let report = start_chosen(engine, stack, &chosen, &containers, redactor, progress).await?;
+    if let Some(settler) = settler {
+        settle_started_nodes(stack, &chosen, &containers, &report, settler, progress).await?;
+    }
+    Ok(report)
+}
+
+/// The waves of [`start`].
+async fn start_chosen<E: ContainerEngine>(
+    engine: &E,
+    stack: &Stack,
+    chosen: &BTreeSet<String>,
+    containers: &[ProjectContainer],
+    redactor: &Redactor,
+    progress: &dyn Progress,
+) -> Result<LifecycleReport, UpError> {
     let mut report = LifecycleReport::default();
-    for wave in waves(stack, &chosen, &containers)? {
+    for wave in waves(stack, chosen, containers)? {
         let starts = wave.iter().map(|(service, c)| async move {
             let action = if c.state == "running" {
                 "already running"
@@ -138,6 +158,52 @@ pub async fn start<E: ContainerEngine>(
         }
     }
     Ok(report)
+}
+
+/// After [`start`] started Kafka nodes: waits until every replica is in sync when no node is left
+/// stopped, else names the nodes that keep the partitions under-replicated.
+async fn settle_started_nodes(
+    stack: &Stack,
+    chosen: &BTreeSet<String>,
+    containers: &[ProjectContainer],
+    report: &LifecycleReport,
+    settler: &Settler,
+    progress: &dyn Progress,
+) -> Result<(), UpError> {
+    let nodes: Vec<&Service> = stack.services.iter().filter(|s| s.node.is_some()).collect();
+    let Some(started) = report
+        .services
+        .iter()
+        .filter(|o| o.action == "started")
+        .find(|o| nodes.iter().any(|n| n.name == o.service))
+    else {
+        return Ok(());
+    };
+    if nodes.len() < 2 {
+        return Ok(());
+    }
+    let stopped: Vec<&str> = nodes
+        .iter()
+        .filter(|n| !chosen.contains(&n.name))
+        .filter(|n| {
+            !containers
+                .iter()
+                .any(|c| c.service == n.name && c.state == "running")
+        })
+        .map(|n| n.name.as_str())
+        .collect();
+    if stopped.is_empty() {
+        return rolling::settle_with(&settler.kafka, &settler.admin, &started.service, progress)
+            .await;
+    }
+    progress.line(
+        &started.service,
+        &format!(
+            "still stopped: {}; partitions stay under-replicated until it starts",
+            stopped.join(", ")
+        ),
+    );
+    Ok(())
 }
 
 /// How a rolling restart knows the cluster is whole again: a client and the admin login.
@@ -190,7 +256,7 @@ pub async fn restart<E: ContainerEngine>(
         return Ok(report);
     }
     stop(engine, stack, &rest, progress).await?;
-    let mut started = start(engine, stack, &rest, redactor, progress).await?;
+    let mut started = start(engine, stack, &rest, redactor, None, progress).await?;
     report.services.append(&mut started.services);
     for s in &mut report.services {
         s.action = "restarted".into();

@@ -470,7 +470,14 @@ fn stop_goes_dependents_first_and_start_in_dependency_order() {
         ..Fake::default()
     };
     let report = rt
-        .block_on(start(&fake, &stack, &[], &Redactor::default(), &Silent))
+        .block_on(start(
+            &fake,
+            &stack,
+            &[],
+            &Redactor::default(),
+            None,
+            &Silent,
+        ))
         .expect("start");
     assert_eq!(fake.ops(), ["start broker", "start client"]);
     assert!(
@@ -487,6 +494,7 @@ fn stop_goes_dependents_first_and_start_in_dependency_order() {
             &stack,
             &["broker".into()],
             &Redactor::default(),
+            None,
             &Silent,
         ))
         .expect_err("no container");

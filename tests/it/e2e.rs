@@ -52,9 +52,19 @@ fn e2e_port_base() -> u16 {
 
 /// A project of its own (name and host ports differ from a developer's stack).
 pub(crate) fn e2e_project() -> Project {
+    e2e_project_at(e2e_port_base())
+}
+
+/// The 3-node test's host ports: 200 above the 1-node test's, so neither depends on the other's
+/// `down` (a failed test leaves its stack up for inspection).
+pub(crate) fn e2e_cluster_port_base() -> u16 {
+    e2e_port_base() + 200
+}
+
+/// A project whose host ports are `base` plus the defaults' last four digits.
+pub(crate) fn e2e_project_at(base: u16) -> Project {
     let p = Project::new();
     let settings = std::fs::read_to_string(p.path().join("configs/stack.yaml")).expect("settings");
-    let base = e2e_port_base();
     let settings = settings
         .replace(
             "project: stackctl",
@@ -158,6 +168,8 @@ fn e2e_stack_up_verify_breaks_and_down() {
     let _serial = crate::e2e_cluster::serial();
     let p = e2e_project();
     assert!(run(&p, &["init-secrets"]).status.success());
+    // A stack an earlier failed run left up (kept for inspection) goes first, volumes too.
+    assert!(run(&p, &["down", "--volumes"]).status.success());
     let build = run(&p, &["images", "build"]);
     assert!(build.status.success(), "images build failed");
 
@@ -316,11 +328,16 @@ fn e2e_stack_up_verify_breaks_and_down() {
     );
     recreate(stack.service("kafka").expect("kafka"), &leaky_listener);
     let broken = run(&p, &["verify", "--format", "json"]);
-    // Both the listener check and the posture of principals see it: a listener without SASL
-    // lets anyone in as User:ANONYMOUS, a principal nobody declared.
+    // The listener check, the posture of principals and the per-node posture all see it: a
+    // listener without SASL lets anyone in as User:ANONYMOUS, a principal nobody declared, and a
+    // single node is a node.
     assert_eq!(
         failed(&broken),
-        set(&["kafka.listeners.sasl-only", "posture.kafka-principals"])
+        set(&[
+            "kafka.listeners.sasl-only",
+            "posture.kafka-principals",
+            "cluster.nodes.posture"
+        ])
     );
     restore();
 

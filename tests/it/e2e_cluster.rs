@@ -1,9 +1,10 @@
-//! The three-node cluster end to end, on a project of its own (`<e2e project>_c3`, the same host
-//! ports as the 1-node e2e stack; node `kafka-N` on the e2e Kafka port + N - 1): phase 5 up and
+//! The three-node cluster end to end, on a project of its own (`<e2e project>_c3`, host ports 200
+//! above the 1-node e2e stack's; node `kafka-N` on that Kafka port + N - 1): phase 5 up and
 //! the whole verify, passing on the first run; a node-count change refused; one node's main
 //! process killed (SIGKILL from the host) under a bench of 300,000 records at 20,000/s with 0 lost
 //! and 0 duplicated; `kafka-connect` rotated node by node while a bench produces as app, with 0
-//! produce errors and 0 lost; the whole verify; down.
+//! produce errors and 0 lost; two nodes stopped under load (producers held on min ISR, resumed
+//! when one returns, 0 lost); the whole verify; down.
 
 use std::collections::BTreeSet;
 use std::process::{Child, Output};
@@ -13,7 +14,7 @@ use std::time::Duration;
 use stackctl::engine::Engine;
 
 use crate::Project;
-use crate::e2e::{e2e_project, e2e_project_name, failed, run};
+use crate::e2e::{e2e_cluster_port_base, e2e_project_at, e2e_project_name, failed, run};
 
 /// Held by each Docker end-to-end test for its whole run: the 1-node and the 3-node tests would
 /// fight for the same cores and host ports, so they never run at the same time. (A test that
@@ -51,7 +52,7 @@ fn set_nodes(p: &Project, brokers: u16) {
 }
 
 fn cluster_project() -> Project {
-    let p = e2e_project();
+    let p = e2e_project_at(e2e_cluster_port_base());
     let text = std::fs::read_to_string(settings_path(&p)).expect("settings");
     let name = e2e_project_name();
     let text = text.replace(&format!("project: {name}"), &format!("project: {name}_c3"));
@@ -109,6 +110,8 @@ fn e2e_cluster_three_nodes() {
     let p = cluster_project();
     let project = format!("{}_c3", e2e_project_name());
     assert!(run(&p, &["init-secrets"]).status.success());
+    // A stack an earlier failed run left up (kept for inspection) goes first, volumes too.
+    assert!(run(&p, &["down", "--volumes"]).status.success());
     let build = run(&p, &["images", "build"]);
     assert!(build.status.success(), "images build failed");
     let up = run(&p, &["up", "--format", "json"]);
@@ -136,6 +139,7 @@ fn e2e_cluster_three_nodes() {
 
     kill_a_node_under_load(&p, &project);
     rotate_under_load(&p);
+    two_nodes_down_under_load(&p);
 
     // The whole verify suite at 3 nodes (the cluster checks included) after all of that.
     let verify = run(&p, &["verify", "--format", "json"]);
@@ -202,4 +206,45 @@ fn rotate_under_load(p: &Project) {
     );
     assert_eq!(report["lost"], 0, "no record lost across the rotation");
     assert_eq!(report["duplicated"], 0);
+}
+
+/// Two of three nodes stopped while the app produces: with min.insync.replicas=2 no write can be
+/// acknowledged (and the quorum has one voter of three), so the producer holds its records; one
+/// node back and everything is delivered — nothing lost, nothing written twice, no produce error.
+fn two_nodes_down_under_load(p: &Project) {
+    const HELD: Duration = Duration::from_secs(10);
+    let load = bench(p, "40000", "2000");
+    std::thread::sleep(Duration::from_secs(5));
+    let stop = run(p, &["stop", "kafka-2", "kafka-3"]);
+    assert!(stop.status.success(), "stop kafka-2 kafka-3");
+    std::thread::sleep(HELD);
+    let start = run(p, &["start", "kafka-2"]);
+    assert!(start.status.success(), "start kafka-2");
+    let log = String::from_utf8_lossy(&start.stderr);
+    assert!(log.contains("still stopped: kafka-3"), "{log}");
+    let report = bench_report(
+        &load.wait_with_output().expect("bench ends"),
+        "with two nodes down",
+    );
+    assert_eq!(report["records"], 40_000);
+    assert_eq!(
+        report["lost"], 0,
+        "no record lost while two nodes were down"
+    );
+    assert_eq!(report["duplicated"], 0);
+    assert_eq!(report["producer_duplicates"], 0);
+    // The producer was held, not refused: some record waited at least as long as the outage.
+    let max = report["latency_ms"]["max"].as_u64().expect("latency max");
+    assert!(
+        max >= u64::try_from(HELD.as_millis()).expect("ms"),
+        "a record produced during the outage waited {max} ms"
+    );
+    // The last node back: `start` returns when every replica is in sync again.
+    let start = run(p, &["start", "kafka-3"]);
+    assert!(start.status.success(), "start kafka-3");
+    let log = String::from_utf8_lossy(&start.stderr);
+    assert!(
+        log.contains("back in sync"),
+        "start waits for the replicas: {log}"
+    );
 }
