@@ -6,6 +6,7 @@ mod cli;
 mod e2e;
 mod e2e_ci;
 mod e2e_crash;
+mod e2e_fixture;
 mod e2e_pipeline;
 mod e2e_stress;
 mod e2e_tools;
