@@ -300,14 +300,7 @@ fn an_edited_template_changes_the_rendered_file_without_a_rebuild() {
         serde_json::from_slice(&out.stdout).expect("json")
     };
     assert_eq!(render(&p)["templates"]["kind"], "embedded");
-    let status = std::process::Command::new("cp")
-        .arg("-r")
-        .arg(crate::repo_root().join("templates"))
-        .arg(p.path())
-        .status()
-        .expect("cp");
-    assert!(status.success());
-    let template = p.path().join("templates/clickhouse/schema.sql.j2");
+    let template = p.copy_templates().join("clickhouse/schema.sql.j2");
     let text = fs::read_to_string(&template).expect("template");
     fs::write(&template, format!("-- edited by the test\n{text}")).expect("edit");
     let report = render(&p);

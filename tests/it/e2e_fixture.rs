@@ -1,6 +1,6 @@
-//! What the pipeline scenarios of the end-to-end test (e2e_pipeline, e2e_stress, e2e_crash) share:
-//! their logins, the dead-letter topic's offsets, row counts of a run, the connector's state and
-//! the bench report.
+//! What the scenarios of the end-to-end test share: the pipeline ones (e2e_pipeline, e2e_stress,
+//! e2e_crash) their logins, the dead-letter topic's offsets, row counts of a run, the connector's
+//! state and the bench report; the verify ones (e2e_truth, posture) a check's reason.
 
 use std::process::Output;
 use std::time::{Duration, Instant};
@@ -149,4 +149,15 @@ pub fn assert_sink_running(
 pub fn bench_json(out: &Output) -> serde_json::Value {
     eprintln!("{}", String::from_utf8_lossy(&out.stdout));
     serde_json::from_slice(&out.stdout).expect("bench JSON")
+}
+
+/// The reason of check `id` in a `verify --format json` report ("" if the check is not there).
+pub fn check_reason<'a>(report: &'a serde_json::Value, id: &str) -> &'a str {
+    report["checks"]
+        .as_array()
+        .expect("checks")
+        .iter()
+        .find(|c| c["id"] == id)
+        .and_then(|c| c["reason"].as_str())
+        .unwrap_or("")
 }

@@ -115,6 +115,19 @@ impl Project {
         self.dir.path()
     }
 
+    /// Copies the repo's templates/ into the project (the binary falls back to its built-in set
+    /// only where the project has none); returns the copy's path.
+    pub fn copy_templates(&self) -> PathBuf {
+        let status = std::process::Command::new("cp")
+            .arg("-r")
+            .arg(repo_root().join("templates"))
+            .arg(self.path())
+            .status()
+            .expect("cp");
+        assert!(status.success());
+        self.path().join("templates")
+    }
+
     pub fn cmd(&self) -> assert_cmd::Command {
         let mut cmd = assert_cmd::Command::cargo_bin("stackctl").expect("binary built");
         cmd.current_dir(self.path()).env("NO_COLOR", "1");
