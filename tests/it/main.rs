@@ -70,6 +70,15 @@ pub fn secrets_with(settings: &Settings, overrides: &[(&str, &str)]) -> SecretSe
     SecretSet::from_map(map)
 }
 
+/// Asserts that the process `out` came from succeeded, with its stderr as the message.
+pub fn assert_success(out: &std::process::Output) {
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+}
+
 /// A throwaway project: settings copied from the repo, inside a fresh git repository whose
 /// .gitignore ignores secrets/ like the real one.
 pub struct Project {
