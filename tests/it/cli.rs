@@ -35,6 +35,14 @@ fn all_secret_values(p: &Project) -> Vec<String> {
         .collect()
 }
 
+/// Runs `cmd` and asserts that it is refused: exit code 2 and each of `needles` in stderr.
+fn assert_refused(cmd: &mut assert_cmd::Command, needles: &[&str]) {
+    let mut refused = cmd.assert().code(2);
+    for needle in needles {
+        refused = refused.stderr(predicate::str::contains(*needle));
+    }
+}
+
 fn assert_no_secret_in(p: &Project, output: &std::process::Output) {
     let stdout = String::from_utf8_lossy(&output.stdout);
     let stderr = String::from_utf8_lossy(&output.stderr);
@@ -66,11 +74,7 @@ fn help_explains_commands_and_exit_codes() {
 fn init_secrets_creates_private_files_and_prints_no_value() {
     let p = Project::new();
     let out = p.cmd().arg("init-secrets").output().expect("run");
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
+    crate::assert_success(&out);
     let dir_mode = fs::metadata(p.path().join("secrets"))
         .expect("dir")
         .permissions()
@@ -159,13 +163,10 @@ fn force_with_unknown_principal_fails_and_changes_nothing() {
     let p = Project::new();
     p.cmd().arg("init-secrets").assert().success();
     let before = all_secret_values(&p);
-    p.cmd()
-        .args(["init-secrets", "--force", "kafka-mallory"])
-        .assert()
-        .code(2)
-        .stderr(predicate::str::contains(
-            "unknown principal `kafka-mallory`",
-        ));
+    assert_refused(
+        p.cmd().args(["init-secrets", "--force", "kafka-mallory"]),
+        &["unknown principal `kafka-mallory`"],
+    );
     assert_eq!(before, all_secret_values(&p));
 }
 
@@ -173,12 +174,10 @@ fn force_with_unknown_principal_fails_and_changes_nothing() {
 fn init_secrets_refuses_when_secrets_are_not_git_ignored() {
     let p = Project::new();
     fs::write(p.path().join(".gitignore"), "/target\n").expect("write");
-    p.cmd()
-        .arg("init-secrets")
-        .assert()
-        .code(2)
-        .stderr(predicate::str::contains("is not ignored by git"))
-        .stderr(predicate::str::contains(".gitignore"));
+    assert_refused(
+        p.cmd().arg("init-secrets"),
+        &["is not ignored by git", ".gitignore"],
+    );
     assert!(!p.path().join("secrets/kafka-admin.password").exists());
 }
 
@@ -194,12 +193,13 @@ fn init_secrets_refuses_when_git_tracks_a_secret() {
             .expect("git")
     };
     assert!(git(&["add", "-f", "secrets/kafka-app.password"]).success());
-    p.cmd()
-        .arg("init-secrets")
-        .assert()
-        .code(2)
-        .stderr(predicate::str::contains("git tracks files under secrets/"))
-        .stderr(predicate::str::contains("secrets/kafka-app.password"));
+    assert_refused(
+        p.cmd().arg("init-secrets"),
+        &[
+            "git tracks files under secrets/",
+            "secrets/kafka-app.password",
+        ],
+    );
 }
 
 #[test]
@@ -219,11 +219,7 @@ fn concurrent_init_secrets_runs_do_not_corrupt_anything() {
     let mut created = 0;
     for child in children {
         let out = child.wait_with_output().expect("wait");
-        assert!(
-            out.status.success(),
-            "{}",
-            String::from_utf8_lossy(&out.stderr)
-        );
+        crate::assert_success(&out);
         created += String::from_utf8_lossy(&out.stdout)
             .matches("created")
             .count();
@@ -251,11 +247,7 @@ fn render_writes_files_with_private_modes() {
         .args(["render", "--phase", "4"])
         .output()
         .expect("run");
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
+    crate::assert_success(&out);
     assert_no_secret_in(&p, &out);
     let dir = p.path().join(".stackctl/rendered");
     let mode = |rel: &str| fs::metadata(dir.join(rel)).expect(rel).permissions().mode() & 0o777;
@@ -292,22 +284,11 @@ fn an_edited_template_changes_the_rendered_file_without_a_rebuild() {
             .args(["render", "--format", "json"])
             .output()
             .expect("run");
-        assert!(
-            out.status.success(),
-            "{}",
-            String::from_utf8_lossy(&out.stderr)
-        );
+        crate::assert_success(&out);
         serde_json::from_slice(&out.stdout).expect("json")
     };
     assert_eq!(render(&p)["templates"]["kind"], "embedded");
-    let status = std::process::Command::new("cp")
-        .arg("-r")
-        .arg(crate::repo_root().join("templates"))
-        .arg(p.path())
-        .status()
-        .expect("cp");
-    assert!(status.success());
-    let template = p.path().join("templates/clickhouse/schema.sql.j2");
+    let template = p.copy_templates().join("clickhouse/schema.sql.j2");
     let text = fs::read_to_string(&template).expect("template");
     fs::write(&template, format!("-- edited by the test\n{text}")).expect("edit");
     let report = render(&p);
@@ -317,13 +298,10 @@ fn an_edited_template_changes_the_rendered_file_without_a_rebuild() {
     assert!(schema.starts_with("-- edited by the test\n"), "{schema}");
     // An incomplete templates/ is refused by name, not silently mixed with the built-in set.
     fs::remove_file(&template).expect("rm");
-    p.cmd()
-        .arg("render")
-        .assert()
-        .code(2)
-        .stderr(predicate::str::contains(
-            "templates/clickhouse/schema.sql.j2 is missing",
-        ));
+    assert_refused(
+        p.cmd().arg("render"),
+        &["templates/clickhouse/schema.sql.j2 is missing"],
+    );
 }
 
 /// Each way a secret can be unfit stops `render` before anything is written, naming the file.
@@ -394,22 +372,19 @@ fn render_fails_closed_on_each_bad_secret() {
 fn missing_settings_file_names_the_file_and_the_fix() {
     let p = Project::new();
     fs::remove_file(p.path().join("configs/stack.yaml")).expect("rm");
-    p.cmd()
-        .arg("init-secrets")
-        .assert()
-        .code(2)
-        .stderr(predicate::str::contains("configs/stack.yaml"))
-        .stderr(predicate::str::contains("--root"));
+    assert_refused(
+        p.cmd().arg("init-secrets"),
+        &["configs/stack.yaml", "--root"],
+    );
 }
 
 #[test]
 fn invalid_phase_is_a_usage_error() {
     let p = Project::new();
-    p.cmd()
-        .args(["render", "--phase", "6"])
-        .assert()
-        .code(2)
-        .stderr(predicate::str::contains("6 is not in 1..=5"));
+    assert_refused(
+        p.cmd().args(["render", "--phase", "6"]),
+        &["6 is not in 1..=5"],
+    );
 }
 
 #[test]
@@ -432,13 +407,12 @@ fn docker_unreachable_is_exit_2_with_the_fix() {
         &["up", "--phase", "1"],
         &["down"],
     ] {
-        p.cmd()
-            .args(args)
-            .env("DOCKER_HOST", "unix:///nonexistent/stackctl-test.sock")
-            .assert()
-            .code(2)
-            .stderr(predicate::str::contains("Docker engine is unreachable"))
-            .stderr(predicate::str::contains("ensure-docker.sh"));
+        assert_refused(
+            p.cmd()
+                .args(args)
+                .env("DOCKER_HOST", "unix:///nonexistent/stackctl-test.sock"),
+            &["Docker engine is unreachable", "ensure-docker.sh"],
+        );
     }
 }
 
@@ -447,23 +421,15 @@ fn rotate_needs_principals_or_all_and_a_running_stack() {
     let p = Project::new();
     p.cmd().arg("init-secrets").assert().success();
     let before = all_secret_values(&p);
-    p.cmd()
-        .arg("rotate")
-        .assert()
-        .code(2)
-        .stderr(predicate::str::contains("--all"));
-    p.cmd()
-        .args(["rotate", "kafka-mallory"])
-        .assert()
-        .code(2)
-        .stderr(predicate::str::contains(
-            "unknown principal `kafka-mallory`",
-        ));
-    p.cmd()
-        .args(["rotate", "kafka-app"])
-        .assert()
-        .code(2)
-        .stderr(predicate::str::contains("init-secrets --force"));
+    assert_refused(p.cmd().arg("rotate"), &["--all"]);
+    assert_refused(
+        p.cmd().args(["rotate", "kafka-mallory"]),
+        &["unknown principal `kafka-mallory`"],
+    );
+    assert_refused(
+        p.cmd().args(["rotate", "kafka-app"]),
+        &["init-secrets --force"],
+    );
     assert_eq!(
         before,
         all_secret_values(&p),

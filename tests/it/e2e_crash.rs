@@ -4,20 +4,17 @@
 //! 0 lost, 0 duplicated.
 
 use std::path::Path;
-use std::process::{Command, Output, Stdio};
+use std::process::{Command, Stdio};
 use std::time::Duration;
 
 use stackctl::clients::Endpoints;
 use stackctl::engine::Engine;
 use stackctl::settings::Settings;
 
+use crate::e2e_fixture::{assert_sink_running, bench_json};
+
 const RECORDS: &str = "300000";
 const RATE: &str = "20000";
-
-fn bench_json(out: &Output) -> serde_json::Value {
-    eprintln!("{}", String::from_utf8_lossy(&out.stdout));
-    serde_json::from_slice(&out.stdout).expect("bench JSON")
-}
 
 /// One bench with `service`'s main process killed 5 s into it.
 fn crash_during_bench(
@@ -94,17 +91,11 @@ pub fn crashes(
             report["duplicated"], 0,
             "no row written twice across a {service} crash"
         );
-        let status = rt
-            .block_on(
-                endpoints
-                    .connect(Duration::from_secs(10))
-                    .status(&settings.connect.connector),
-            )
-            .expect("connector status")
-            .expect("connector deployed");
-        assert!(
-            status.running(),
-            "the task runs after the {service} crash: {status:?}"
+        assert_sink_running(
+            rt,
+            endpoints,
+            settings,
+            &format!("the task runs after the {service} crash"),
         );
     }
     // The stack is whole again: verify passes (a broker just back may take a while to serve

@@ -4,46 +4,16 @@
 //! with no row lost.
 
 use std::process::Output;
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
+use stackctl::clients::Endpoints;
 use stackctl::clients::records::Received;
-use stackctl::clients::{Endpoints, Login};
 use stackctl::engine::Engine;
 use stackctl::secrets::SecretSet;
-use stackctl::settings::{ClickHouseRole, KafkaRole, Settings};
+use stackctl::settings::Settings;
 
 use crate::Project;
-
-/// count() and uniqExact(seq) of a run, as readonly.
-fn counts(
-    rt: &tokio::runtime::Runtime,
-    endpoints: &Endpoints,
-    settings: &Settings,
-    secrets: &SecretSet,
-    run: &str,
-) -> (u64, u64) {
-    let reader = Login::clickhouse(settings, secrets, ClickHouseRole::Readonly).expect("readonly");
-    let sql = format!(
-        "SELECT count(), uniqExact(seq) FROM demo.events WHERE run_id = '{run}' FORMAT TSV"
-    );
-    let answer = rt
-        .block_on(
-            endpoints
-                .clickhouse(Duration::from_secs(10))
-                .query(Some(&reader), &sql, None),
-        )
-        .expect("count query");
-    let mut f = answer
-        .body
-        .split_whitespace()
-        .map(|n| n.parse::<u64>().expect("number"));
-    (f.next().expect("count"), f.next().expect("unique"))
-}
-
-fn bench_json(out: &Output) -> serde_json::Value {
-    eprintln!("{}", String::from_utf8_lossy(&out.stdout));
-    serde_json::from_slice(&out.stdout).expect("bench JSON")
-}
+use crate::e2e_fixture::{DlqRun, Logins, assert_sink_running, bench_json, counts, wait_rows};
 
 #[allow(
     clippy::too_many_lines,
@@ -58,16 +28,14 @@ pub fn pipeline(
     engine: &Engine,
     run: &dyn Fn(&[&str]) -> Output,
 ) {
-    let app = Login::kafka(settings, secrets, KafkaRole::App).expect("app");
-    let admin = Login::kafka(settings, secrets, KafkaRole::Admin).expect("admin");
-    let kafka = endpoints.kafka();
-    let dlq = settings.pipeline.dead_letter_topic.clone();
-
     // A poison record between good ones.
-    let start = rt
-        .block_on(kafka.watermarks(&admin, &dlq))
-        .expect("dead-letter topic exists");
-    let id = stackctl::verify::new_run_id();
+    let DlqRun {
+        logins: Logins { app, admin, reader },
+        kafka,
+        dlq,
+        start,
+        id,
+    } = DlqRun::begin(rt, settings, secrets, endpoints);
     let good_run = format!("e2e-poison-{id}");
     let poison = format!("hello e2e {id}");
     let mut values: Vec<String> = (1..=5)
@@ -111,27 +79,25 @@ pub fn pipeline(
         letter.header("__connect.errors.topic"),
         Some(settings.pipeline.topic.as_str())
     );
-    let deadline = Instant::now() + Duration::from_secs(60);
-    while counts(rt, endpoints, settings, secrets, &good_run).0 < 10 && Instant::now() < deadline {
-        std::thread::sleep(Duration::from_millis(250));
-    }
+    wait_rows(
+        rt,
+        endpoints,
+        &reader,
+        &good_run,
+        10,
+        Duration::from_secs(60),
+    );
     std::thread::sleep(Duration::from_secs(2));
     assert_eq!(
-        counts(rt, endpoints, settings, secrets, &good_run),
+        counts(rt, endpoints, &reader, &good_run),
         (10, 10),
         "every good record exactly once"
     );
-    let status = rt
-        .block_on(
-            endpoints
-                .connect(Duration::from_secs(10))
-                .status(&settings.connect.connector),
-        )
-        .expect("connector status")
-        .expect("connector deployed");
-    assert!(
-        status.running(),
-        "connector and task RUNNING after the poison: {status:?}"
+    assert_sink_running(
+        rt,
+        endpoints,
+        settings,
+        "connector and task RUNNING after the poison",
     );
     let out = run(&["status", "--format", "json"]);
     assert_eq!(out.status.code(), Some(0));
@@ -213,13 +179,5 @@ pub fn pipeline(
         now_restarts > restarts && now_pid.is_some(),
         "ClickHouse came back by itself: restarts {restarts} -> {now_restarts}, pid {now_pid:?}"
     );
-    let status = rt
-        .block_on(
-            endpoints
-                .connect(Duration::from_secs(10))
-                .status(&settings.connect.connector),
-        )
-        .expect("connector status")
-        .expect("connector deployed");
-    assert!(status.running(), "the task did not stay FAILED: {status:?}");
+    assert_sink_running(rt, endpoints, settings, "the task did not stay FAILED");
 }

@@ -11,58 +11,11 @@ use std::time::{Duration, Instant};
 use stackctl::clients::records::Received;
 use stackctl::clients::{Endpoints, Login};
 use stackctl::secrets::SecretSet;
-use stackctl::settings::{ClickHouseRole, KafkaRole, Settings};
+use stackctl::settings::{ClickHouseRole, Settings};
+
+use crate::e2e_fixture::{DlqRun, Logins, assert_sink_running, counts, dlq_end, query, wait_rows};
 
 const STORM: usize = 10_000;
-
-fn query(rt: &tokio::runtime::Runtime, endpoints: &Endpoints, login: &Login, sql: &str) -> String {
-    let answer = rt
-        .block_on(
-            endpoints
-                .clickhouse(Duration::from_secs(30))
-                .query(Some(login), sql, None),
-        )
-        .expect("ClickHouse query");
-    assert!(answer.ok(), "{sql}: {}", answer.body);
-    answer.body
-}
-
-/// count() and uniqExact(seq) of a run.
-fn counts(
-    rt: &tokio::runtime::Runtime,
-    endpoints: &Endpoints,
-    reader: &Login,
-    run: &str,
-) -> (u64, u64) {
-    let body = query(
-        rt,
-        endpoints,
-        reader,
-        &format!(
-            "SELECT count(), uniqExact(seq) FROM demo.events WHERE run_id = '{run}' FORMAT TSV"
-        ),
-    );
-    let f: Vec<u64> = body
-        .split_whitespace()
-        .map(|n| n.parse().expect("number"))
-        .collect();
-    (f[0], f[1])
-}
-
-fn wait_rows(
-    rt: &tokio::runtime::Runtime,
-    endpoints: &Endpoints,
-    reader: &Login,
-    run: &str,
-    n: u64,
-    bound: Duration,
-) -> Duration {
-    let t0 = Instant::now();
-    while counts(rt, endpoints, reader, run).0 < n && t0.elapsed() < bound {
-        std::thread::sleep(Duration::from_millis(250));
-    }
-    t0.elapsed()
-}
 
 fn connect_log_bytes(run: &dyn Fn(&[&str]) -> Output) -> usize {
     let out = run(&["logs", "connect"]);
@@ -99,15 +52,13 @@ fn storm(
     endpoints: &Endpoints,
     run: &dyn Fn(&[&str]) -> Output,
 ) {
-    let app = Login::kafka(settings, secrets, KafkaRole::App).expect("app");
-    let admin = Login::kafka(settings, secrets, KafkaRole::Admin).expect("admin");
-    let reader = Login::clickhouse(settings, secrets, ClickHouseRole::Readonly).expect("readonly");
-    let kafka = endpoints.kafka();
-    let dlq = settings.pipeline.dead_letter_topic.clone();
-    let start = rt
-        .block_on(kafka.watermarks(&admin, &dlq))
-        .expect("dead-letter topic");
-    let id = stackctl::verify::new_run_id();
+    let DlqRun {
+        logins: Logins { app, admin, reader },
+        kafka,
+        dlq,
+        start,
+        id,
+    } = DlqRun::begin(rt, settings, secrets, endpoints);
     let run_id = format!("e2e-storm-{id}");
     // Four kinds, each value unique: not JSON, JSON that is no object, a wrong type, an unknown column.
     let bad: Vec<String> = (0..STORM)
@@ -151,20 +102,13 @@ fn storm(
     // Exactly STORM new dead letters (the topic's end offsets), then each storm value among them.
     let before: i64 = start.iter().map(|(_, o)| o).sum();
     let storm = i64::try_from(STORM).expect("STORM fits an offset");
-    let dead_added = || {
-        rt.block_on(kafka.end_offsets(&admin, &dlq))
-            .expect("dlq offsets")
-            - before
-    };
+    let dead_added = || dlq_end(rt, &kafka, &admin, &dlq) - before;
     let deadline = Instant::now() + Duration::from_secs(60);
     while Instant::now() < deadline && dead_added() < storm {
         std::thread::sleep(Duration::from_millis(500));
     }
     std::thread::sleep(Duration::from_secs(2));
-    let added = rt
-        .block_on(kafka.end_offsets(&admin, &dlq))
-        .expect("dlq offsets")
-        - before;
+    let added = dead_added();
     assert_eq!(added, storm, "exactly one dead letter per bad record");
     let wanted: BTreeSet<String> = bad.iter().cloned().collect();
     let dead: Vec<Received> = rt
@@ -192,18 +136,7 @@ fn storm(
         "each exactly once"
     );
 
-    let status = rt
-        .block_on(
-            endpoints
-                .connect(Duration::from_secs(10))
-                .status(&settings.connect.connector),
-        )
-        .expect("connector status")
-        .expect("connector deployed");
-    assert!(
-        status.running(),
-        "task RUNNING through the storm: {status:?}"
-    );
+    assert_sink_running(rt, endpoints, settings, "task RUNNING through the storm");
     let growth = connect_log_bytes(run).saturating_sub(log_before);
     eprintln!("storm: Connect's log grew {growth} bytes");
     assert!(
@@ -230,8 +163,7 @@ fn drift(
     endpoints: &Endpoints,
     run: &dyn Fn(&[&str]) -> Output,
 ) {
-    let app = Login::kafka(settings, secrets, KafkaRole::App).expect("app");
-    let reader = Login::clickhouse(settings, secrets, ClickHouseRole::Readonly).expect("readonly");
+    let Logins { app, reader, .. } = Logins::new(settings, secrets);
     let ch_admin = Login::clickhouse(settings, secrets, ClickHouseRole::Admin).expect("admin");
     let kafka = endpoints.kafka();
     let connect = endpoints.connect(Duration::from_secs(10));

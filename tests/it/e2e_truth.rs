@@ -11,6 +11,7 @@ use std::time::{Duration, Instant};
 
 use stackctl::clients::kafka::{Kafka, Security};
 use stackctl::engine::Engine;
+use stackctl::engine::containers::ProjectContainer;
 use stackctl::settings::Settings;
 use stackctl::verify::{Outcome, Refusal, refusal_verdict};
 
@@ -20,14 +21,25 @@ use crate::e2e::{failed, set};
 /// The reason of check `id` in a `verify --format json` run.
 fn reason(out: &Output, id: &str) -> String {
     let report: serde_json::Value = serde_json::from_slice(&out.stdout).expect("verify JSON");
-    report["checks"]
-        .as_array()
-        .expect("checks")
-        .iter()
-        .find(|c| c["id"] == id)
-        .and_then(|c| c["reason"].as_str())
-        .unwrap_or_default()
-        .to_string()
+    crate::e2e_fixture::check_reason(&report, id).to_string()
+}
+
+/// `verify --only <only> --format json`.
+fn verify_only(run: &dyn Fn(&[&str]) -> Output, only: &str) -> Output {
+    run(&["verify", "--only", only, "--format", "json"])
+}
+
+/// The project's broker container, as the engine lists it now.
+fn kafka_container(
+    rt: &tokio::runtime::Runtime,
+    settings: &Settings,
+    engine: &Engine,
+) -> ProjectContainer {
+    rt.block_on(engine.project_containers(&settings.project))
+        .expect("containers")
+        .into_iter()
+        .find(|c| c.service == "kafka")
+        .expect("kafka container")
 }
 
 /// Changes the owner of `path` and everything below it (the test runs as root).
@@ -59,7 +71,7 @@ fn git_refuses(p: &Project, run: &dyn Fn(&[&str]) -> Output) {
     let git_dir = p.path().join(".git");
     let owner = std::fs::metadata(&git_dir).expect(".git").uid();
     chown(&git_dir, 4242);
-    let out = run(&["verify", "--only", "hygiene", "--format", "json"]);
+    let out = verify_only(run, "hygiene");
     chown(&git_dir, owner);
     assert_eq!(
         failed(&out),
@@ -72,7 +84,7 @@ fn git_refuses(p: &Project, run: &dyn Fn(&[&str]) -> Output) {
             "{id}: {why}"
         );
     }
-    let out = run(&["verify", "--only", "hygiene", "--format", "json"]);
+    let out = verify_only(run, "hygiene");
     assert_eq!(failed(&out), BTreeSet::new(), "git answers again");
 }
 
@@ -84,12 +96,7 @@ fn unmodelled_acl(
     engine: &Engine,
     run: &dyn Fn(&[&str]) -> Output,
 ) {
-    let kafka = rt
-        .block_on(engine.project_containers(&settings.project))
-        .expect("containers")
-        .into_iter()
-        .find(|c| c.service == "kafka")
-        .expect("kafka container");
+    let kafka = kafka_container(rt, settings, engine);
     let add = [
         "/opt/kafka/bin/stackctl-kafka",
         "run-class",
@@ -108,13 +115,7 @@ fn unmodelled_acl(
     ];
     let (code, output) = rt.block_on(engine.exec(&kafka.id, &add)).expect("exec");
     assert_eq!(code, 0, "AclCommand --add: {output}");
-    let out = run(&[
-        "verify",
-        "--only",
-        "authz.acls-as-declared",
-        "--format",
-        "json",
-    ]);
+    let out = verify_only(run, "authz.acls-as-declared");
     assert_eq!(failed(&out), set(&["authz.acls-as-declared"]));
     assert_eq!(out.status.code(), Some(1));
     let why = reason(&out, "authz.acls-as-declared");
@@ -133,13 +134,7 @@ fn unmodelled_acl(
             ))),
         "{report}"
     );
-    let out = run(&[
-        "verify",
-        "--only",
-        "authz.acls-as-declared",
-        "--format",
-        "json",
-    ]);
+    let out = verify_only(run, "authz.acls-as-declared");
     assert_eq!(failed(&out), BTreeSet::new(), "the ACL is gone");
 }
 
@@ -171,14 +166,7 @@ fn crash_loop_repaired(
     engine: &Engine,
     run: &dyn Fn(&[&str]) -> Output,
 ) {
-    let templates = p.path().join("templates");
-    let status = std::process::Command::new("cp")
-        .arg("-r")
-        .arg(crate::repo_root().join("templates"))
-        .arg(p.path())
-        .status()
-        .expect("cp");
-    assert!(status.success());
+    let templates = p.copy_templates();
     let server = templates.join("kafka/server.properties.j2");
     let text = std::fs::read_to_string(&server).expect("template");
     std::fs::write(&server, format!("{text}\nnum.io.threads=not-a-number\n")).expect("break");
@@ -190,12 +178,7 @@ fn crash_loop_repaired(
     // Wait until the engine restarts the broker under its policy (polled, bounded).
     let started = Instant::now();
     loop {
-        let kafka = rt
-            .block_on(engine.project_containers(&settings.project))
-            .expect("containers")
-            .into_iter()
-            .find(|c| c.service == "kafka")
-            .expect("kafka container");
+        let kafka = kafka_container(rt, settings, engine);
         if kafka.state == "restarting" {
             break;
         }

@@ -168,9 +168,8 @@ fn kubernetes_refuses_phase_1_and_names_it_cannot_map() {
     );
 }
 
-/// `plan` with a copy of the app's KafkaUser (ACLs included) named for an undeclared principal.
-fn with_mallory(plan: &KubePlan) -> KubePlan {
-    let mut plan = plan.clone();
+/// A copy of `plan`'s app KafkaUser (ACLs included) named for an undeclared principal.
+fn mallory(plan: &KubePlan) -> kubernetes::Manifest {
     let mut mallory = plan
         .manifests
         .iter()
@@ -179,7 +178,13 @@ fn with_mallory(plan: &KubePlan) -> KubePlan {
         .clone();
     mallory.doc["metadata"]["name"] = json!("mallory");
     mallory.path = PathBuf::from("kafka/users/mallory.yaml");
-    plan.manifests.push(mallory);
+    mallory
+}
+
+/// `plan` with [`mallory`] added.
+fn with_mallory(plan: &KubePlan) -> KubePlan {
+    let mut plan = plan.clone();
+    plan.manifests.push(mallory(&plan));
     plan
 }
 
@@ -453,19 +458,9 @@ fn kubernetes_manifests_pass_strict_dry_run() {
     }
     // An ACL for an undeclared principal is schema-valid: the API server accepts it and only
     // stackctl's cross-check refuses it.
-    let mut plan = good.clone();
-    let mut mallory = plan
-        .manifests
-        .iter()
-        .find(|m| m.name() == "app")
-        .expect("app")
-        .clone();
-    mallory.doc["metadata"]["name"] = json!("mallory");
-    mallory.path = PathBuf::from("kafka/users/mallory.yaml");
-    let (status, body) = dry_run(&mallory).expect("KafkaUser");
+    let (status, body) = dry_run(&mallory(&good)).expect("KafkaUser");
     assert_eq!(status, 201, "{body}");
-    plan.manifests.push(mallory);
-    let errors = kubernetes::cross_check(&plan, &s);
+    let errors = kubernetes::cross_check(&with_mallory(&good), &s);
     assert_eq!(errors.len(), 1, "{errors:?}");
     println!(
         "dry-run accepts a KafkaUser for undeclared `mallory` (201); cross-check refuses: {}",

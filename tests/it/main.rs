@@ -8,6 +8,7 @@ mod e2e;
 mod e2e_ci;
 mod e2e_cluster;
 mod e2e_crash;
+mod e2e_fixture;
 mod e2e_pipeline;
 mod e2e_stress;
 mod e2e_tools;
@@ -71,6 +72,15 @@ pub fn secrets_with(settings: &Settings, overrides: &[(&str, &str)]) -> SecretSe
     SecretSet::from_map(map)
 }
 
+/// Asserts that the process `out` came from succeeded, with its stderr as the message.
+pub fn assert_success(out: &std::process::Output) {
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+}
+
 /// A throwaway project: settings copied from the repo, inside a fresh git repository whose
 /// .gitignore ignores secrets/ like the real one.
 pub struct Project {
@@ -114,6 +124,19 @@ impl Project {
 
     pub fn path(&self) -> &Path {
         self.dir.path()
+    }
+
+    /// Copies the repo's templates/ into the project (the binary falls back to its built-in set
+    /// only where the project has none); returns the copy's path.
+    pub fn copy_templates(&self) -> PathBuf {
+        let status = std::process::Command::new("cp")
+            .arg("-r")
+            .arg(repo_root().join("templates"))
+            .arg(self.path())
+            .status()
+            .expect("cp");
+        assert!(status.success());
+        self.path().join("templates")
     }
 
     pub fn cmd(&self) -> assert_cmd::Command {

@@ -6,6 +6,7 @@ use std::path::Path;
 
 use crate::Project;
 use crate::e2e::{failed, run, set};
+use crate::e2e_fixture::check_reason as reason;
 
 /// Replaces `from` with `to` in the project file `rel` (which must contain it); returns the
 /// original text to put back.
@@ -23,9 +24,8 @@ fn put_back(p: &Project, rel: &str, text: &str) {
     assert!(up.status.success(), "restoring up failed");
 }
 
-fn up_and_verify(p: &Project, baseline: &Path) -> std::process::Output {
-    let up = run(p, &["up"]);
-    assert!(up.status.success(), "up with the misconfiguration failed");
+/// `verify --format json --baseline <baseline>`.
+fn verify_against(p: &Project, baseline: &Path) -> std::process::Output {
     run(
         p,
         &[
@@ -38,28 +38,30 @@ fn up_and_verify(p: &Project, baseline: &Path) -> std::process::Output {
     )
 }
 
-fn reason<'a>(report: &'a serde_json::Value, id: &str) -> &'a str {
-    report["checks"]
-        .as_array()
-        .expect("checks")
-        .iter()
-        .find(|c| c["id"] == id)
-        .and_then(|c| c["reason"].as_str())
-        .unwrap_or("")
+/// One misconfiguration: replaces `from` with `to` in the project file `rel`, runs `up` and
+/// verify against `baseline`, asserts that exactly the checks `failing` fail, and puts the file
+/// back (with `up`). Returns verify's report.
+fn misconfigured(
+    p: &Project,
+    baseline: &Path,
+    rel: &str,
+    (from, to): (&str, &str),
+    failing: &[&str],
+) -> serde_json::Value {
+    let original = edit(p, rel, from, to);
+    let up = run(p, &["up"]);
+    assert!(up.status.success(), "up with the misconfiguration failed");
+    let broken = verify_against(p, baseline);
+    assert_eq!(failed(&broken), set(failing));
+    put_back(p, rel, &original);
+    serde_json::from_slice(&broken.stdout).expect("json")
 }
 
 /// Verifies the clean stack, recording its posture to `record`: no check fails, no secret is in
 /// the record, and it holds what phase 5 declares.
 fn record_clean_posture(p: &Project, record: &Path) {
-    // The project edits its own templates: copy them in (the binary falls back to its built-in
-    // set only where the project has none).
-    let status = std::process::Command::new("cp")
-        .arg("-r")
-        .arg(crate::repo_root().join("templates"))
-        .arg(p.path())
-        .status()
-        .expect("cp");
-    assert!(status.success());
+    // The project edits its own templates: copy them in.
+    p.copy_templates();
     let clean = run(
         p,
         &[
@@ -100,19 +102,16 @@ pub fn misconfigurations_fail_their_posture_check(p: &Project) {
     record_clean_posture(p, &record);
 
     // 1. A backdoor account in the broker's JAAS.
-    let template = "templates/kafka/server.properties.j2";
-    let original = edit(
+    let report = misconfigured(
         p,
-        template,
-        "{% for login in logins %}",
-        " user_mallory=\"{{ kafka.app.password | jaas | properties }}\"{% for login in logins %}",
+        &record,
+        "templates/kafka/server.properties.j2",
+        (
+            "{% for login in logins %}",
+            " user_mallory=\"{{ kafka.app.password | jaas | properties }}\"{% for login in logins %}",
+        ),
+        &["posture.kafka-principals", "posture.baseline"],
     );
-    let broken = up_and_verify(p, &record);
-    assert_eq!(
-        failed(&broken),
-        set(&["posture.kafka-principals", "posture.baseline"])
-    );
-    let report: serde_json::Value = serde_json::from_slice(&broken.stdout).expect("json");
     assert!(reason(&report, "posture.kafka-principals").contains("mallory"));
     assert!(
         reason(&report, "posture.baseline").contains("new principal mallory"),
@@ -123,47 +122,31 @@ pub fn misconfigurations_fail_their_posture_check(p: &Project) {
         "baseline diff after one widening: {}",
         reason(&report, "posture.baseline")
     );
-    put_back(p, template, &original);
 
     // 2. Connect's REST API published on every interface.
-    let compose = "compose/docker-compose.yml";
-    let original = edit(
+    misconfigured(
         p,
-        compose,
-        "\"${STACKCTL_PUBLISH_ADDRESS}:${CONNECT_HOST_PORT}:${CONNECT_PORT}\"",
-        "\"0.0.0.0:${CONNECT_HOST_PORT}:${CONNECT_PORT}\"",
+        &record,
+        "compose/docker-compose.yml",
+        (
+            "\"${STACKCTL_PUBLISH_ADDRESS}:${CONNECT_HOST_PORT}:${CONNECT_PORT}\"",
+            "\"0.0.0.0:${CONNECT_HOST_PORT}:${CONNECT_PORT}\"",
+        ),
+        &["posture.exposure", "posture.baseline"],
     );
-    let broken = up_and_verify(p, &record);
-    assert_eq!(
-        failed(&broken),
-        set(&["posture.exposure", "posture.baseline"])
-    );
-    put_back(p, compose, &original);
 
     // 3. Schema Registry logging in to Kafka as admin.
-    let template = "templates/schema-registry/application.properties.j2";
-    let original = edit(
+    misconfigured(
         p,
-        template,
-        "sasl_client(\"apicurio.kafka.common.\", kafka.schema_registry)",
-        "sasl_client(\"apicurio.kafka.common.\", kafka.admin)",
+        &record,
+        "templates/schema-registry/application.properties.j2",
+        (
+            "sasl_client(\"apicurio.kafka.common.\", kafka.schema_registry)",
+            "sasl_client(\"apicurio.kafka.common.\", kafka.admin)",
+        ),
+        &["posture.identities", "posture.baseline"],
     );
-    let broken = up_and_verify(p, &record);
-    assert_eq!(
-        failed(&broken),
-        set(&["posture.identities", "posture.baseline"])
-    );
-    put_back(p, template, &original);
 
-    let after = run(
-        p,
-        &[
-            "verify",
-            "--format",
-            "json",
-            "--baseline",
-            record.to_str().expect("utf8"),
-        ],
-    );
+    let after = verify_against(p, &record);
     assert_eq!(failed(&after), set(&[]));
 }

@@ -192,25 +192,32 @@ pub(super) fn operation_back(o: rd::rd_kafka_AclOperation_t) -> Option<Operation
         .map(|(ours, _)| *ours)
 }
 
+/// Test fixture: what librdkafka reports for `User:mallory` allowed CreateTokens on the User
+/// resource `User:app` (an operation and a resource type it reports as UNKNOWN).
+#[cfg(test)]
+pub(super) fn unmodelled_fixture() -> UnmodelledAcl {
+    use rd::rd_kafka_AclOperation_t::RD_KAFKA_ACL_OPERATION_UNKNOWN;
+    use rd::rd_kafka_AclPermissionType_t::RD_KAFKA_ACL_PERMISSION_TYPE_ALLOW;
+    use rd::rd_kafka_ResourcePatternType_t::RD_KAFKA_RESOURCE_PATTERN_LITERAL;
+    use rd::rd_kafka_ResourceType_t::RD_KAFKA_RESOURCE_UNKNOWN;
+    UnmodelledAcl {
+        principal: "User:mallory".into(),
+        host: "*".into(),
+        name: "User:app".into(),
+        restype: RD_KAFKA_RESOURCE_UNKNOWN,
+        pattern: RD_KAFKA_RESOURCE_PATTERN_LITERAL,
+        operation: RD_KAFKA_ACL_OPERATION_UNKNOWN,
+        permission: RD_KAFKA_ACL_PERMISSION_TYPE_ALLOW,
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
 
     #[test]
     fn an_unmodelled_binding_is_named_without_guessing() {
-        use rd::rd_kafka_AclOperation_t::RD_KAFKA_ACL_OPERATION_UNKNOWN;
-        use rd::rd_kafka_AclPermissionType_t::RD_KAFKA_ACL_PERMISSION_TYPE_ALLOW;
-        use rd::rd_kafka_ResourcePatternType_t::RD_KAFKA_RESOURCE_PATTERN_LITERAL;
-        use rd::rd_kafka_ResourceType_t::RD_KAFKA_RESOURCE_UNKNOWN;
-        let u = UnmodelledAcl {
-            principal: "User:mallory".into(),
-            host: "*".into(),
-            name: "User:app".into(),
-            restype: RD_KAFKA_RESOURCE_UNKNOWN,
-            pattern: RD_KAFKA_RESOURCE_PATTERN_LITERAL,
-            operation: RD_KAFKA_ACL_OPERATION_UNKNOWN,
-            permission: RD_KAFKA_ACL_PERMISSION_TYPE_ALLOW,
-        };
+        let u = unmodelled_fixture();
         assert_eq!(
             u.to_string(),
             "User:mallory ALLOW an operation stackctl does not model (UNKNOWN) on a resource type stackctl does not model (UNKNOWN):User:app from *"

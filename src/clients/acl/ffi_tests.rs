@@ -45,15 +45,7 @@ fn an_unmodelled_binding_is_read_whole_and_deleted_through_a_filter_of_what_is_k
     use rd::rd_kafka_AclPermissionType_t::*;
     use rd::rd_kafka_ResourcePatternType_t::*;
     use rd::rd_kafka_ResourceType_t::*;
-    let u = UnmodelledAcl {
-        principal: "User:mallory".into(),
-        host: "*".into(),
-        name: "User:app".into(),
-        restype: RD_KAFKA_RESOURCE_UNKNOWN,
-        pattern: RD_KAFKA_RESOURCE_PATTERN_LITERAL,
-        operation: RD_KAFKA_ACL_OPERATION_UNKNOWN,
-        permission: RD_KAFKA_ACL_PERMISSION_TYPE_ALLOW,
-    };
+    let u = super::super::convert::unmodelled_fixture();
     let filter = new_filter("test", &u, false).expect("filter");
     // SAFETY: filter is a live binding filter.
     let back = unsafe { read_binding(filter.as_ptr()) };

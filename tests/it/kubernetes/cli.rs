@@ -58,11 +58,7 @@ fn kubernetes_render_writes_the_tree_and_secrets_only_on_request() {
     let p = Project::new();
     p.cmd().arg("init-secrets").assert().success();
     let out = render(&p, &["--namespace", "data"]);
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
+    crate::assert_success(&out);
     let stdout = String::from_utf8_lossy(&out.stdout);
     assert!(stdout.contains("kubectl -n data create secret generic stackctl-kafka-app --from-file=password=secrets/kafka-app.password"), "{stdout}");
     assert!(
@@ -83,11 +79,7 @@ fn kubernetes_render_writes_the_tree_and_secrets_only_on_request() {
     assert!(!dir.join("secrets").exists());
 
     let out = render(&p, &["--namespace", "data", "--with-secrets"]);
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
+    crate::assert_success(&out);
     let mode = |f: &Path| fs::metadata(f).expect("file").permissions().mode() & 0o777;
     assert_eq!(mode(&dir.join("secrets")), 0o700);
     let secrets = files(&dir.join("secrets"));

@@ -18,11 +18,7 @@ fn render(p: &Project, args: &[&str]) -> std::process::Output {
 }
 
 fn ok(out: &std::process::Output) -> String {
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
+    crate::assert_success(out);
     String::from_utf8_lossy(&out.stdout).into_owned()
 }
 

@@ -33,6 +33,7 @@ class ClickHouseSinkTaskTest {
         long timeout = -1;
         boolean reporting = true;
         boolean paused;
+        PluginMetrics pluginMetrics;
 
         @Override public Map<String, String> configs() { return Map.of(); }
         @Override public void offset(Map<TopicPartition, Long> offsets) { }
@@ -42,7 +43,7 @@ class ClickHouseSinkTaskTest {
         @Override public void pause(TopicPartition... partitions) { paused = true; }
         @Override public void resume(TopicPartition... partitions) { paused = false; }
         @Override public void requestCommit() { }
-        @Override public PluginMetrics pluginMetrics() { return null; }
+        @Override public PluginMetrics pluginMetrics() { return pluginMetrics; }
 
         @Override
         public ErrantRecordReporter errantRecordReporter() {
@@ -255,6 +256,32 @@ class ClickHouseSinkTaskTest {
         t.put(records(10, goods(10, 5)));
         assertEquals(15, ch.table.size(), "reconciled against the table: the first 10 are not sent again");
         assertEquals(15, Set.copyOf(ch.table).size());
+    }
+
+    @Test
+    void aTaskStartedWhileItsPreviousInstanceHoldsTheMetricNamesRunsOnItsCounters() {
+        StubPluginMetrics pm = StubPluginMetrics.accepting();
+        ctx.pluginMetrics = pm;
+        ClickHouseSinkTask previous = task(10, 0);
+        previous.put(records(0, goods(0, 10)));
+        ClickHouseSinkTask restarted = task(10, 0); // the names are taken: logged, not thrown
+        restarted.put(records(0, goods(0, 15)));
+        assertEquals(15, ch.table.size());
+        assertEquals(5, restarted.metrics.written);
+        assertEquals(10, restarted.metrics.skipped);
+        assertEquals(10.0, pm.value("rows-written-total"), "the published gauges are the previous instance's");
+        previous.stop();
+        restarted.stop();
+    }
+
+    @Test
+    void aTaskWhoseMetricsAreRefusedStillWrites() {
+        ctx.pluginMetrics = StubPluginMetrics.refusing();
+        ClickHouseSinkTask t = task(10, 0);
+        t.put(records(0, goods(0, 10)));
+        assertEquals(10, ch.table.size());
+        assertEquals(10, t.metrics.written);
+        assertEquals(10, committed(t, 10));
     }
 
     @Test
