@@ -7,7 +7,7 @@ use std::path::Path;
 use std::process::{Command, Output};
 
 use crate::Project;
-use crate::e2e::e2e_project_name;
+use crate::e2e_project::e2e_project_name;
 use crate::repo_root;
 
 fn steps(p: &Project, cache: &Path, names: &[&str]) -> Output {

@@ -14,7 +14,8 @@ use std::time::Duration;
 use stackctl::engine::Engine;
 
 use crate::Project;
-use crate::e2e::{e2e_cluster_port_base, e2e_project_at, e2e_project_name, failed, run};
+use crate::e2e::{failed, run};
+use crate::e2e_project::{e2e_cluster_port_base, e2e_project_at, e2e_project_name};
 
 /// Held by each Docker end-to-end test for its whole run: the 1-node and the 3-node tests would
 /// fight for the same cores and host ports, so they never run at the same time. (A test that

@@ -24,7 +24,7 @@ fn crash_during_bench(
     service: &str,
 ) -> serde_json::Value {
     let containers = rt
-        .block_on(engine.project_containers(&crate::e2e::e2e_project_name()))
+        .block_on(engine.project_containers(&crate::e2e_project::e2e_project_name()))
         .expect("containers");
     let container = containers
         .iter()

@@ -121,7 +121,7 @@ pub fn pipeline(
     // a manual stop, which a restart policy leaves stopped) while records flow: the engine restarts
     // it, the sink retries with backoff, no row is lost.
     let containers = rt
-        .block_on(engine.project_containers(&crate::e2e::e2e_project_name()))
+        .block_on(engine.project_containers(&crate::e2e_project::e2e_project_name()))
         .expect("containers");
     let clickhouse = containers
         .iter()

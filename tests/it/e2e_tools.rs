@@ -4,7 +4,8 @@
 use std::path::Path;
 
 use crate::Project;
-use crate::e2e::{e2e_project_name, run};
+use crate::e2e::run;
+use crate::e2e_project::e2e_project_name;
 
 /// The client configs `status --clients` lists work with the real `kcat` and `clickhouse-client`
 /// (scripts/test.sh installs both from Debian), the containers carry Compose's labels, and

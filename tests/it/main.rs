@@ -10,6 +10,7 @@ mod e2e_cluster;
 mod e2e_crash;
 mod e2e_fixture;
 mod e2e_pipeline;
+mod e2e_project;
 mod e2e_stress;
 mod e2e_tools;
 mod e2e_truth;

@@ -110,7 +110,12 @@ pub fn misconfigurations_fail_their_posture_check(p: &Project) {
             "{% for login in logins %}",
             " user_mallory=\"{{ kafka.app.password | jaas | properties }}\"{% for login in logins %}",
         ),
-        &["posture.kafka-principals", "posture.baseline"],
+        // The node's own posture sees it too: a single node is a node.
+        &[
+            "posture.kafka-principals",
+            "posture.baseline",
+            "cluster.nodes.posture",
+        ],
     );
     assert!(reason(&report, "posture.kafka-principals").contains("mallory"));
     assert!(
