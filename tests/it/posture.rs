@@ -108,9 +108,14 @@ pub fn misconfigurations_fail_their_posture_check(p: &Project) {
         " user_mallory=\"{{ kafka.app.password | jaas | properties }}\"{% for login in logins %}",
     );
     let broken = up_and_verify(p, &record);
+    // The node's own posture sees it too: a single node is a node.
     assert_eq!(
         failed(&broken),
-        set(&["posture.kafka-principals", "posture.baseline"])
+        set(&[
+            "posture.kafka-principals",
+            "posture.baseline",
+            "cluster.nodes.posture"
+        ])
     );
     let report: serde_json::Value = serde_json::from_slice(&broken.stdout).expect("json");
     assert!(reason(&report, "posture.kafka-principals").contains("mallory"));
