@@ -4,6 +4,7 @@
 
 pub mod archive;
 pub mod containers;
+pub mod health_probe;
 pub mod images;
 pub mod logs;
 pub mod time;
@@ -176,6 +177,11 @@ pub trait ContainerEngine: Sync {
     async fn stop(&self, id: &str) -> Result<(), EngineError>;
     async fn remove_image(&self, image: &str) -> Result<bool, EngineError>;
     async fn health(&self, id: &str) -> Result<containers::Health, EngineError>;
+    /// Runs the container's own health command once (see [`health_probe`]). An engine that cannot
+    /// says it has none, and the caller waits for the engine's own verdict.
+    async fn probe_health(&self, _id: &str) -> Result<health_probe::HealthProbe, EngineError> {
+        Ok(health_probe::HealthProbe::NoCommand)
+    }
     async fn logs(&self, id: &str, tail: Option<usize>) -> Result<String, EngineError>;
     async fn remove(&self, id: &str) -> Result<(), EngineError>;
     async fn remove_project_networks(&self, project: &str) -> Result<Vec<String>, EngineError>;
@@ -237,6 +243,9 @@ impl ContainerEngine for Engine {
     }
     async fn health(&self, id: &str) -> Result<containers::Health, EngineError> {
         Engine::health(self, id).await
+    }
+    async fn probe_health(&self, id: &str) -> Result<health_probe::HealthProbe, EngineError> {
+        Engine::probe_health(self, id).await
     }
     async fn logs(&self, id: &str, tail: Option<usize>) -> Result<String, EngineError> {
         Engine::logs(self, id, tail).await

@@ -6,11 +6,15 @@ use super::{UpError, health_bound};
 use crate::compose::Service;
 use crate::engine::ContainerEngine;
 use crate::engine::containers::Health;
+use crate::engine::health_probe::HealthProbe;
 use crate::progress::Progress;
 use crate::secrets::Redactor;
 use crate::settings::ServiceKind;
 
 const POLL: Duration = Duration::from_millis(500);
+/// How long after one run of the health command ends `up` runs it again while the engine still
+/// says "starting" (Kafka's command starts a JVM: not more often than this).
+const PROBE_EVERY: Duration = Duration::from_secs(2);
 const REPORT_EVERY: Duration = Duration::from_secs(10);
 
 /// Polls until the container is healthy (or running, without a healthcheck); fails fast when it
@@ -25,11 +29,21 @@ pub async fn wait_healthy<E: ContainerEngine>(
     let bound = health_bound(service);
     let started = Instant::now();
     let mut last_report = Instant::now();
+    let mut last_probe: Option<Instant> = None;
     loop {
         match engine.health(id).await? {
             Health::Healthy => return Ok("healthy".into()),
             Health::Running => return Ok("running".into()),
-            Health::Starting => {}
+            Health::Starting => {
+                if last_probe.is_none_or(|at| at.elapsed() >= PROBE_EVERY) {
+                    // The engine's first check is an interval away: run the same command now.
+                    // An exec error or a failing command only means "not yet".
+                    if let Ok(HealthProbe::Passed) = engine.probe_health(id).await {
+                        return Ok("healthy".into());
+                    }
+                    last_probe = Some(Instant::now());
+                }
+            }
             Health::Unhealthy(probe) => {
                 return Err(failure(
                     engine,

@@ -89,6 +89,8 @@ struct Fake {
     logs: String,
     /// Images the engine does not have.
     missing: Vec<String>,
+    /// Services whose own health command passes while the engine still says "starting".
+    probe_passes: Vec<String>,
 }
 
 impl Fake {
@@ -160,6 +162,19 @@ impl ContainerEngine for Fake {
             .get(Fake::service_of(id))
             .cloned()
             .unwrap_or(Health::Healthy))
+    }
+    async fn probe_health(
+        &self,
+        id: &str,
+    ) -> Result<crate::engine::health_probe::HealthProbe, EngineError> {
+        use crate::engine::health_probe::HealthProbe;
+        let service = Fake::service_of(id);
+        self.record(format!("probe {service}"));
+        Ok(if self.probe_passes.iter().any(|s| s == service) {
+            HealthProbe::Passed
+        } else {
+            HealthProbe::NotYet("exit code 1".into())
+        })
     }
     async fn logs(&self, _: &str, _: Option<usize>) -> Result<String, EngineError> {
         Ok(self.logs.clone())
@@ -255,6 +270,27 @@ fn a_fresh_up_starts_the_broker_before_its_client() {
             .iter()
             .all(|s| s.action == Action::Created && s.health == "healthy")
     );
+}
+
+#[test]
+fn a_service_whose_own_health_command_passes_is_not_left_waiting_for_the_engines_first_check() {
+    let fake = Fake {
+        health: BTreeMap::from([("broker".to_string(), Health::Starting)]),
+        probe_passes: vec!["broker".into()],
+        ..Fake::default()
+    };
+    let report = run_up(&fake).expect("up");
+    assert_eq!(
+        fake.ops(),
+        [
+            "create broker",
+            "start broker",
+            "probe broker",
+            "create client",
+            "start client"
+        ]
+    );
+    assert!(report.services.iter().all(|s| s.health == "healthy"));
 }
 
 #[test]
