@@ -38,7 +38,7 @@ hyperfine --warmup 1 --runs "${BENCH_RUNS:-10}" --export-markdown .stackctl/benc
 project=$(sed -n 's/^project: *//p' configs/stack.yaml)
 n3=$(mktemp -d)
 trap 'rm -rf "$n3"' EXIT
-cp -r configs compose secrets .gitignore "$n3"/
+cp -r configs compose images secrets .gitignore "$n3"/
 [ -d templates ] && cp -r templates "$n3"/
 git -C "$n3" init -q
 sed -i -e "s/^project: .*/project: ${project}_n3/" -e 's/^  brokers: 1$/  brokers: 3/' \
