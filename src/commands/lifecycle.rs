@@ -64,31 +64,19 @@ pub async fn run(
     let stack = compose::load(root, &settings, Phase::MAX)?;
     let engine = Engine::connect().await?;
     let redactor = redactor(root, &settings, *printer);
+    // Starting and restarting nodes wait for the replicas; stopping needs no admin login.
+    let settler = match verb {
+        Verb::Stop => None,
+        Verb::Start | Verb::Restart => settler(root, &settings, *printer),
+    };
+    let settler = settler.as_ref();
     let report = match verb {
         Verb::Stop => orchestrate::stop(&engine, &stack, services, printer).await?,
         Verb::Start => {
-            let settler = settler(root, &settings, *printer);
-            orchestrate::start(
-                &engine,
-                &stack,
-                services,
-                &redactor,
-                settler.as_ref(),
-                printer,
-            )
-            .await?
+            orchestrate::start(&engine, &stack, services, &redactor, settler, printer).await?
         }
         Verb::Restart => {
-            let settler = settler(root, &settings, *printer);
-            orchestrate::restart(
-                &engine,
-                &stack,
-                services,
-                &redactor,
-                settler.as_ref(),
-                printer,
-            )
-            .await?
+            orchestrate::restart(&engine, &stack, services, &redactor, settler, printer).await?
         }
     };
     printer.report(&report, |style, out| {
